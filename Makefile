@@ -1,0 +1,48 @@
+# hoso: every target installs what it needs, idempotently.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas bench clean
+
+all: test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+kafka-jars: install   ## resolve the broker jars with Maven (cached under ~/.cache/hoso/kafka)
+	$(BIN)/hoso kafka fetch
+
+kafka-start: kafka-jars
+	$(BIN)/hoso kafka start
+
+kafka-stop: install
+	$(BIN)/hoso kafka stop
+
+demo: kafka-jars   ## the live pipeline on synthetic dossiers
+	$(BIN)/hoso demo
+
+test: kafka-jars lint   ## unit, integration (real broker) and end-to-end tests
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+schemas: install   ## regenerate the JSON Schema files after changing a model
+	$(BIN)/python -m schemas.export
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""Consumers: the dispatcher that turns notification records into Zalo API calls."""

@@ -1,0 +1,237 @@
+"""The ``hoso`` command: one entry point for every process and operator task."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import orjson
+
+from hoso.errors import ConfigurationError, HosoError
+from hoso.settings import Settings, describe
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _broker(settings: Settings):  # noqa: ANN202 - imported lazily to keep start-up light
+    from hoso.kafka_local import BrokerConfig, LocalBroker
+
+    return LocalBroker(
+        BrokerConfig(
+            home=settings.kafka_home,
+            version=settings.kafka_version,
+            port=settings.kafka_port,
+            controller_port=settings.kafka_controller_port,
+            heap_mb=settings.kafka_heap_mb,
+        )
+    )
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Print every setting with its variable, default and meaning."""
+    rows = describe()
+    if args.markdown:
+        print("| Variable | Default | Meaning |\n|---|---|---|")
+        for env, default, doc in rows:
+            print(f"| `{env}` | `{default}` | {doc} |")
+    else:
+        current = _settings().to_env()
+        for env, _default, doc in rows:
+            shown = "***" if "KEY" in env or "TOKEN" in env else current[env]
+            print(f"{env}={shown}\n    {doc}")
+    return 0
+
+
+def cmd_kafka(args: argparse.Namespace) -> int:
+    """Manage the local single-node broker."""
+    settings = _settings()
+    if not settings.local_broker and args.action != "status":
+        print(f"KAFKA_BOOTSTRAP is set ({settings.kafka_bootstrap}); hoso does not manage that cluster.")
+        return 0 if args.action == "fetch" else 2
+    broker = _broker(settings)
+    if args.action == "fetch":
+        print(f"kafka jars in {broker.ensure_jars()}")
+    elif args.action == "start":
+        broker.start()
+        print(f"kafka {settings.kafka_version} ready at {settings.bootstrap}")
+    elif args.action == "stop":
+        print("stopped" if broker.stop() else "not running")
+    elif args.action == "reset":
+        broker.wipe()
+        print(f"broker stopped and data removed; also remove {settings.state_dir} (Faust tables)")
+    else:
+        status = broker.status()
+        print(orjson.dumps(status.__dict__, default=str).decode())
+        return 0 if status.ready else 1
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    """Create or list the declared topics."""
+    from hoso.topic_admin import create_topics
+    from schemas.topics import catalogue
+
+    settings = _settings()
+    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    if args.action == "list":
+        for t in topics.all():
+            pii = " [personal data]" if t.personal_data else ""
+            print(f"{t.name}  partitions={t.partitions} cleanup={t.cleanup_policy} key={t.key}{pii}\n    {t.doc}")
+        return 0
+    for name, outcome in create_topics(settings.bootstrap, topics, settings.replication_factor).items():
+        print(f"{outcome:8} {name}")
+    return 0
+
+
+def cmd_worker(_args: argparse.Namespace) -> int:
+    """Run a Faust streams worker."""
+    from streams.app import run_worker
+
+    run_worker(_settings())
+    return 0
+
+
+def cmd_dispatcher(_args: argparse.Namespace) -> int:
+    """Run a dispatcher."""
+    from consumers.dispatcher import run_dispatcher
+
+    run_dispatcher(_settings())
+    return 0
+
+
+def cmd_simulator(args: argparse.Namespace) -> int:
+    """Run the Zalo API simulator."""
+    import dataclasses
+
+    from hoso.zalo_simulator import FaultSpec, SimulatorConfig, load_config, serve
+
+    config = load_config(args.config) if args.config else SimulatorConfig()
+    try:
+        faults = FaultSpec.parse(args.faults)
+    except ValueError as exc:
+        raise ConfigurationError(f"--faults: {exc}") from exc
+    config = dataclasses.replace(config, faults=faults, webhook_url=args.webhook_url or config.webhook_url)
+    port = args.port if args.port is not None else _settings().simulator_port
+    serve(config, host=args.host, port=port)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Write synthetic dossier events as JSON lines."""
+    from producers.synthetic import GeneratorOptions, events
+
+    out = sys.stdout.buffer
+    for e in events(GeneratorOptions(dossiers=args.dossiers, seed=args.seed)):
+        out.write(orjson.dumps(e) + b"\n")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Validate and publish JSON-lines dossier events; invalid lines are reported, valid ones still published."""
+    from producers.publisher import Publisher
+    from schemas.codec import decode_event
+    from schemas.topics import catalogue
+
+    settings = _settings()
+    stream = sys.stdin.buffer if args.file == "-" else Path(args.file).open("rb")  # noqa: SIM115
+    valid, bad = [], 0
+    with stream:
+        for lineno, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            event, problems = decode_event(line)
+            if event is None:
+                bad += 1
+                for p in problems:
+                    print(f"line {lineno}: {p}", file=sys.stderr)
+                continue
+            valid.append(event)
+    topic = catalogue(settings.topic_prefix, settings.partitions, settings.app_id).dossier_events.name
+    with Publisher(settings.bootstrap, topic) as publisher:
+        report = publisher.publish_many(valid)
+    print(f"published {report.published} events to {topic}; {bad} invalid lines rejected")
+    return 1 if bad else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the whole pipeline live on synthetic traffic."""
+    from hoso.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        dossiers=args.dossiers,
+        seed=args.seed,
+        json=args.json,
+        keep_running=args.keep_running,
+        zalo_faults=args.zalo_faults,
+        invalid=args.invalid,
+        timeout_s=args.timeout,
+    )
+    return run_demo(_settings(), options)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(prog="hoso", description="Zalo notifications for administrative dossiers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("settings", cmd_settings, "Show settings (environment variables) and their values.")
+    p.add_argument("--markdown", action="store_true", help="print the documentation table")
+    p = add("kafka", cmd_kafka, "Start, stop or inspect the local Kafka broker.")
+    p.add_argument("action", choices=["fetch", "start", "stop", "status", "reset"])
+    p = add("topics", cmd_topics, "Create (idempotently) or list the declared topics.")
+    p.add_argument("action", choices=["create", "list"])
+    add("worker", cmd_worker, "Run a Faust streams worker.")
+    add("dispatcher", cmd_dispatcher, "Run a Zalo dispatcher.")
+    p = add("simulator", cmd_simulator, "Run the Zalo API simulator.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: HOSO_SIMULATOR_PORT")
+    p.add_argument("--faults", default="", help="e.g. 5xx=0.05,timeout=0.02,rate_limit=0.05,token_ttl=20s")
+    p.add_argument("--webhook-url", default=None, help="where delivery receipts are posted")
+    p.add_argument("--config", default=None, help="JSON file with OAs and limits")
+    p = add("generate", cmd_generate, "Write synthetic dossier events (JSON lines) to stdout.")
+    p.add_argument("--dossiers", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p = add("publish", cmd_publish, "Validate and publish dossier events from a JSON-lines file (- for stdin).")
+    p.add_argument("file", nargs="?", default="-")
+    p = add("demo", cmd_demo, "Run the live pipeline on synthetic dossiers and reconcile what Zalo received.")
+    p.add_argument("--dossiers", type=int, default=50)
+    p.add_argument("--seed", type=int, default=None, help="default: random (printed)")
+    p.add_argument("--json", action="store_true", help="last stdout line is a JSON summary")
+    p.add_argument("--keep-running", action="store_true", help="leave the stack up afterwards")
+    p.add_argument("--zalo-faults", default="", help="fault spec for the simulator")
+    p.add_argument("--invalid", type=int, default=2, help="malformed records to inject (shows the invalid path)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait for delivery")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hoso`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        level = Settings.from_env().log_level.upper()
+    except HosoError:
+        level = "INFO"
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("kafka", "aiokafka", "httpx"):  # client chatter at INFO hides what hoso says
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        return int(args.func(args) or 0)
+    except HosoError as exc:
+        print(f"hoso: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

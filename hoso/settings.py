@@ -1,0 +1,173 @@
+"""Every setting hoso reads, in one typed object: the only module that looks at the environment.
+
+Each field names its environment variable and carries a one-line description, so that
+``hoso settings`` (and the README's configuration table) are generated from this file and cannot drift.
+Defaults are the embedded demo values: a local broker on loopback and the Zalo simulator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from hoso.errors import ConfigurationError
+
+_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hoso"
+
+
+def _setting(env: str, default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration of every hoso process (read once at start-up)."""
+
+    # --- Kafka -------------------------------------------------------------------------------
+    kafka_bootstrap: str = _setting(
+        "KAFKA_BOOTSTRAP", "", "Existing Kafka cluster (host:port,...). Empty: the local broker below."
+    )
+    kafka_home: Path = _setting(
+        "HOSO_KAFKA_HOME", _CACHE / "kafka", "Folder of the local broker: jars, data, logs, pid file."
+    )
+    kafka_version: str = _setting("HOSO_KAFKA_VERSION", "4.4.0", "Apache Kafka release run by `hoso kafka`.")
+    kafka_port: int = _setting("HOSO_KAFKA_PORT", 19092, "Loopback port of the local broker.")
+    kafka_controller_port: int = _setting(
+        "HOSO_KAFKA_CONTROLLER_PORT", 19093, "Loopback port of the local KRaft controller."
+    )
+    kafka_heap_mb: int = _setting("HOSO_KAFKA_HEAP_MB", 512, "JVM heap of the local broker (MiB).")
+    topic_prefix: str = _setting(
+        "HOSO_TOPIC_PREFIX", "hoso", "Prefix of every topic name; lets several deployments share a cluster."
+    )
+    partitions: int = _setting(
+        "HOSO_PARTITIONS", 8, "Partitions of the dossier-keyed topics (and so of the Faust tables)."
+    )
+    replication_factor: int = _setting("HOSO_REPLICATION_FACTOR", 1, "Replication factor of new topics.")
+
+    # --- Streams (Faust) ---------------------------------------------------------------------
+    app_id: str = _setting("HOSO_APP_ID", "hoso-streams", "Faust application id (consumer group, table names).")
+    state_dir: Path = _setting(
+        "HOSO_STATE_DIR",
+        _CACHE / "state",
+        "Faust data folder (RocksDB tables). Delete it if the broker is reset.",
+    )
+    pseudonym_key: str = _setting(
+        "HOSO_PSEUDONYM_KEY",
+        "hoso-demo-pseudonym-key",
+        "Secret for keyed hashes of phone numbers in record keys and ids. Set a real secret in production.",
+    )
+    default_oa_id: str = _setting(
+        "HOSO_DEFAULT_OA_ID", "hoso-demo-oa", "Zalo Official Account that sends when no route matches."
+    )
+
+    # --- Dispatcher / Zalo -------------------------------------------------------------------
+    dispatcher_group: str = _setting("HOSO_DISPATCHER_GROUP", "hoso-dispatcher", "Consumer group of dispatchers.")
+    zalo_zbs_url: str = _setting(
+        "HOSO_ZALO_ZBS_URL",
+        "http://127.0.0.1:18080",
+        "ZBS template API base (production: https://business.openapi.zalo.me).",
+    )
+    zalo_oa_url: str = _setting(
+        "HOSO_ZALO_OA_URL",
+        "http://127.0.0.1:18080",
+        "OA Open API base (production: https://openapi.zalo.me).",
+    )
+    zalo_oauth_url: str = _setting(
+        "HOSO_ZALO_OAUTH_URL", "http://127.0.0.1:18080", "OAuth base (production: https://oauth.zaloapp.com)."
+    )
+    zalo_access_token: str = _setting(
+        "HOSO_ZALO_ACCESS_TOKEN",
+        "sim-demo-access-token",
+        "OA access token used until the token store has one.",
+    )
+    zalo_timeout_s: float = _setting("HOSO_ZALO_TIMEOUT_S", 10.0, "Timeout of one Zalo HTTP request (seconds).")
+    dispatch_concurrency: int = _setting(
+        "HOSO_DISPATCH_CONCURRENCY", 64, "Zalo requests in flight per dispatcher process."
+    )
+    dispatch_batch: int = _setting("HOSO_DISPATCH_BATCH", 500, "Records fetched per dispatcher poll.")
+    dispatch_max_attempts: int = _setting(
+        "HOSO_DISPATCH_MAX_ATTEMPTS", 6, "Attempts for a transient Zalo failure before it is dead-lettered."
+    )
+
+    # --- Simulator, metrics, logs ------------------------------------------------------------
+    simulator_port: int = _setting("HOSO_SIMULATOR_PORT", 18080, "Port of `hoso simulator` on loopback.")
+    metrics_port: int = _setting("HOSO_METRICS_PORT", 0, "Prometheus /metrics port of this process (0: off).")
+    log_level: str = _setting("HOSO_LOG_LEVEL", "INFO", "Log level of hoso processes.")
+
+    @property
+    def local_broker(self) -> bool:
+        """True when hoso runs its own broker rather than an existing cluster."""
+        return not self.kafka_bootstrap
+
+    @property
+    def bootstrap(self) -> str:
+        """Where every Kafka client connects."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default: the process environment), failing clearly on bad values."""
+        env = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in dataclasses.fields(cls):
+            name = f.metadata["env"]
+            if name not in env:
+                continue
+            raw = env[name]
+            try:
+                values[f.name] = _convert(hints[f.name], raw)
+            except ValueError:
+                problems.append(f"{name}={raw!r} is not a valid {hints[f.name].__name__}")
+        if problems:
+            raise ConfigurationError("bad settings: " + "; ".join(problems))
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Reject values that would only fail later, far from their cause."""
+        problems = []
+        if self.partitions < 1:
+            problems.append("HOSO_PARTITIONS must be >= 1")
+        if self.dispatch_concurrency < 1:
+            problems.append("HOSO_DISPATCH_CONCURRENCY must be >= 1")
+        if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
+            problems.append("HOSO_TOPIC_PREFIX must be a non-empty topic-safe name")
+        if problems:
+            raise ConfigurationError("bad settings: " + "; ".join(problems))
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings in a child process."""
+        return {f.metadata["env"]: str(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (used by the demo and tests to scope a run)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(kind: type, raw: str) -> Any:
+    if kind is bool:
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(raw)
+    if kind is Path:
+        return Path(raw).expanduser()
+    return kind(raw)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, description) rows for documentation."""
+    rows = []
+    for f in dataclasses.fields(Settings):
+        default = f.default
+        shown = str(default).replace(str(Path.home()), "~") if default != "" else "(empty)"
+        rows.append((f.metadata["env"], shown, f.metadata["doc"]))
+    return rows

@@ -1,0 +1,1 @@
+"""Producers: agency-side publishers and the synthetic traffic that feeds the dossier events topic."""

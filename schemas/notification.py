@@ -1,0 +1,85 @@
+"""Notification: one message for one person, fully rendered, ready for the dispatcher to send to Zalo."""
+
+from __future__ import annotations
+
+import hashlib
+from enum import IntEnum, StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from schemas.common import Name30, VnDateTime
+from schemas.dossier_event import DossierCode, Status
+
+
+class Kind(StrEnum):
+    """Why the message exists; decides its priority lane."""
+
+    ALERT = "ALERT"
+    DOSSIER_UPDATE = "DOSSIER_UPDATE"
+    REPLY = "REPLY"
+    SURVEY = "SURVEY"
+
+
+class Priority(IntEnum):
+    """Lower goes first: emergency alerts before dossier updates before survey invitations."""
+
+    EMERGENCY = 0
+    DOSSIER = 1
+    SURVEY = 2
+
+
+class SendChannel(StrEnum):
+    """Which Zalo API carries it: an approved template by phone, or OA consultation text by user id."""
+
+    ZBS_PHONE = "ZBS_PHONE"
+    OA_TEXT = "OA_TEXT"
+
+
+class Addressee(BaseModel):
+    """Where the message goes; ``subscriber_id`` is the pseudonymous key used in logs and partitioning."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subscriber_id: Annotated[str, StringConstraints(min_length=3, max_length=64)]
+    phone: Annotated[str, StringConstraints(pattern=r"^84[35789]\d{8}$")] | None = None
+    zalo_user_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    ho_ten_hien_thi: Name30 | None = None
+
+
+TrackingId = Annotated[str, StringConstraints(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class Notification(BaseModel):
+    """A rendered message; ``tracking_id`` is deterministic so a re-emitted copy is recognisably the same."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tracking_id: TrackingId
+    kind: Kind
+    priority: Priority
+    created_at: VnDateTime
+    occurred_at: VnDateTime
+    oa_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    channel: SendChannel
+    to: Addressee
+    template_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    template_data: dict[str, str] = Field(default_factory=dict)
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    ma_ho_so: DossierCode | None = None
+    event_id: str | None = None
+    trang_thai: Status | None = None
+
+    @property
+    def key(self) -> str:
+        """Kafka key: one recipient's messages share a partition, so they are sent in order."""
+        return self.to.subscriber_id
+
+
+def tracking_id_for(event_id: str, subscriber_id: str) -> str:
+    """The tracking id of the message about ``event_id`` for ``subscriber_id``: 32 hex characters.
+
+    Zalo echoes it in delivery receipts and allows at most 48 characters without punctuation; being a pure
+    function of its inputs, any re-processing of the same event yields the same id.
+    """
+    return hashlib.blake2b(f"{event_id}|{subscriber_id}".encode(), digest_size=16).hexdigest()
