@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 
 from consumers.delivery import Deliverer, Delivery, Outcome, RetryPolicy
 from consumers.zalo.client import ZaloClient
-from hoso import metrics
+from hoso import kafka_clients, metrics
 from hoso.settings import Settings
 from schemas.codec import decode
 from schemas.common import iso_vn, now_vn
@@ -69,10 +69,10 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Consume until stopped."""
-        bootstrap = self.settings.bootstrap
+        client = kafka_clients.aiokafka(self.settings)
         self._consumer = AIOKafkaConsumer(
             self.topics.notifications.name,
-            bootstrap_servers=bootstrap,
+            **client,
             group_id=self.settings.dispatcher_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -80,7 +80,7 @@ class Dispatcher:
             client_id="hoso-dispatcher",
         )
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+            **client,
             acks="all",
             enable_idempotence=True,
             linger_ms=5,

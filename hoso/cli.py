@@ -73,6 +73,7 @@ def cmd_kafka(args: argparse.Namespace) -> int:
 
 def cmd_topics(args: argparse.Namespace) -> int:
     """Create or list the declared topics."""
+    from hoso.kafka_clients import kafka_python
     from hoso.topic_admin import create_topics
     from schemas.topics import catalogue
 
@@ -83,7 +84,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
             pii = " [personal data]" if t.personal_data else ""
             print(f"{t.name}  partitions={t.partitions} cleanup={t.cleanup_policy} key={t.key}{pii}\n    {t.doc}")
         return 0
-    for name, outcome in create_topics(settings.bootstrap, topics, settings.replication_factor).items():
+    for name, outcome in create_topics(kafka_python(settings), topics, settings.replication_factor).items():
         print(f"{outcome:8} {name}")
     return 0
 
@@ -133,6 +134,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     """Validate and publish JSON-lines dossier events; invalid lines are reported, valid ones still published."""
+    from hoso.kafka_clients import kafka_python
     from producers.publisher import Publisher
     from schemas.codec import decode_event
     from schemas.topics import catalogue
@@ -152,7 +154,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
                 continue
             valid.append(event)
     topic = catalogue(settings.topic_prefix, settings.partitions, settings.app_id).dossier_events.name
-    with Publisher(settings.bootstrap, topic) as publisher:
+    with Publisher(kafka_python(settings), topic) as publisher:
         report = publisher.publish_many(valid)
     print(f"published {report.published} events to {topic}; {bad} invalid lines rejected")
     return 1 if bad else 0

@@ -26,6 +26,7 @@ import httpx
 import orjson
 
 from hoso.errors import HosoError
+from hoso.kafka_clients import kafka_python
 from hoso.processes import Process, free_port, wait_for_port
 from hoso.settings import Settings
 from schemas.common import normalize_phone, now_vn
@@ -105,7 +106,7 @@ class Stack:
                 broker.start()
                 self.broker_started = True
         say(f"creating topics {self.settings.topic_prefix}.* on {self.settings.bootstrap}")
-        create_topics(self.settings.bootstrap, self.topics, self.settings.replication_factor)
+        create_topics(kafka_python(self.settings), self.topics, self.settings.replication_factor)
         sim_port = free_port()
         self.simulator_url = f"http://127.0.0.1:{sim_port}"
         sim_args = ["simulator", "--port", str(sim_port)]
@@ -145,18 +146,18 @@ class Stack:
             with contextlib.suppress(Exception):
                 from hoso.topic_admin import delete_topics
 
-                delete_topics(self.settings.bootstrap, [t.name for t in self.topics.all()])
+                delete_topics(kafka_python(self.settings), [t.name for t in self.topics.all()])
         if self.broker_started:
             from hoso.cli import _broker
 
             _broker(self.settings).stop()
 
 
-def _count_topic(bootstrap: str, topic: str) -> int:
+def _count_topic(settings: Settings, topic: str) -> int:
     """Records currently in ``topic`` (all partitions), read from the start."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka_python(settings), enable_auto_commit=False)
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in parts]
@@ -212,7 +213,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             )
         )
         expectation = expected_notifications(evts, scoped.pseudonym_key)
-        with Publisher(scoped.bootstrap, stack.topics.dossier_events.name) as publisher:
+        with Publisher(kafka_python(scoped), stack.topics.dossier_events.name) as publisher:
             report = publisher.publish_many(evts)
             if options.invalid:
                 producer = publisher._producer  # the same durable producer, bypassing validation on purpose
@@ -227,7 +228,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         counts = _wait_for_delivery(stack, expectation, timeout, say)
         delivered = expectation.tracking_ids & counts.keys()
         duplicates = sum(c - 1 for c in counts.values() if c > 1)
-        invalid = _count_topic(scoped.bootstrap, stack.topics.dossier_events_invalid.name)
+        invalid = _count_topic(scoped, stack.topics.dossier_events_invalid.name)
         summary = {
             "run_id": run_id,
             "seed": seed,

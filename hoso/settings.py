@@ -40,6 +40,15 @@ class Settings:
         "HOSO_KAFKA_CONTROLLER_PORT", 19093, "Loopback port of the local KRaft controller."
     )
     kafka_heap_mb: int = _setting("HOSO_KAFKA_HEAP_MB", 512, "JVM heap of the local broker (MiB).")
+    kafka_security_protocol: str = _setting(
+        "HOSO_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL for every client."
+    )
+    kafka_sasl_mechanism: str = _setting(
+        "HOSO_KAFKA_SASL_MECHANISM", "PLAIN", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."
+    )
+    kafka_sasl_username: str = _setting("HOSO_KAFKA_SASL_USERNAME", "", "SASL user name.")
+    kafka_sasl_password: str = _setting("HOSO_KAFKA_SASL_PASSWORD", "", "SASL password (keep it in a secret).")
+    kafka_ssl_cafile: str = _setting("HOSO_KAFKA_SSL_CAFILE", "", "CA bundle for SSL listeners (empty: system CAs).")
     topic_prefix: str = _setting(
         "HOSO_TOPIC_PREFIX", "hoso", "Prefix of every topic name; lets several deployments share a cluster."
     )
@@ -137,6 +146,10 @@ class Settings:
             problems.append("HOSO_PARTITIONS must be >= 1")
         if self.dispatch_concurrency < 1:
             problems.append("HOSO_DISPATCH_CONCURRENCY must be >= 1")
+        if self.kafka_security_protocol not in {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}:
+            problems.append("HOSO_KAFKA_SECURITY_PROTOCOL must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+        if self.kafka_security_protocol.startswith("SASL") and not self.kafka_sasl_username:
+            problems.append("HOSO_KAFKA_SASL_USERNAME is required with a SASL security protocol")
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             problems.append("HOSO_TOPIC_PREFIX must be a non-empty topic-safe name")
         if problems:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
@@ -11,15 +14,15 @@ from schemas.topics import Topics
 TOPIC_ALREADY_EXISTS = 36
 
 
-def create_topics(bootstrap: str, topics: Topics, replication_factor: int = 1) -> dict[str, str]:
+def create_topics(client: Mapping[str, Any], topics: Topics, replication_factor: int = 1) -> dict[str, str]:
     """Create every declared topic that is missing; returns name -> 'created' | 'exists'.
 
     An existing topic with a different partition count is an error: co-partitioning would silently break.
     """
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="hoso-admin")
+        admin = KafkaAdminClient(**client, client_id="hoso-admin")
     except KafkaError as exc:
-        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+        raise BrokerError(f"cannot reach Kafka at {client.get('bootstrap_servers')}: {exc}") from exc
     try:
         specs = topics.all()
         request = {
@@ -56,9 +59,9 @@ def create_topics(bootstrap: str, topics: Topics, replication_factor: int = 1) -
         admin.close()
 
 
-def delete_topics(bootstrap: str, names: list[str]) -> None:
+def delete_topics(client: Mapping[str, Any], names: list[str]) -> None:
     """Delete topics (used to clean up demo and test namespaces)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="hoso-admin")
+    admin = KafkaAdminClient(**client, client_id="hoso-admin")
     try:
         admin.delete_topics(names)
     finally:

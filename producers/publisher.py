@@ -7,7 +7,7 @@ naming it. Invalid events never reach the topic: ``InvalidRecord`` lists every p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +31,11 @@ class PublishReport:
 class Publisher:
     """A kafka-python producer bound to the dossier events topic."""
 
-    def __init__(self, bootstrap: str, topic: str, **overrides: Any) -> None:
+    def __init__(self, client: Mapping[str, Any], topic: str, **overrides: Any) -> None:
+        """``client`` holds the connection settings (``hoso.kafka_clients.kafka_python``)."""
         self.topic = topic
         config: dict[str, Any] = {
-            "bootstrap_servers": bootstrap.split(","),
+            **client,
             "acks": "all",
             "enable_idempotence": True,
             "linger_ms": 5,
@@ -46,7 +47,7 @@ class Publisher:
         try:
             self._producer = KafkaProducer(**config)
         except KafkaError as exc:
-            raise PublishError(f"cannot connect to Kafka at {bootstrap}: {exc}") from exc
+            raise PublishError(f"cannot connect to Kafka at {client.get('bootstrap_servers')}: {exc}") from exc
 
     @staticmethod
     def prepare(event: DossierEvent | dict[str, Any] | bytes) -> tuple[bytes, bytes]:

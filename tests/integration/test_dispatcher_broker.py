@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaProducer
 
 from consumers.dispatcher import Dispatcher
+from hoso.kafka_clients import kafka_python
 from hoso.topic_admin import create_topics
 from hoso.zalo_simulator import SimulatorConfig, start
 from schemas import dumps
@@ -63,7 +64,7 @@ async def committed(settings, topic: str, partitions: int) -> dict[int, int]:
 
 async def test_every_notification_is_sent_once_in_order_per_recipient_and_offsets_committed(settings):
     topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
-    create_topics(settings.bootstrap, topics)
+    create_topics(kafka_python(settings), topics)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap)
     records = [notification(i, f"8491{i % 7:07d}", f"p:sub{i % 7}") for i in range(60)]
     records.append(notification(999, "84999000118", "p:magic"))  # simulator: -118, no Zalo account

@@ -1,0 +1,92 @@
+"""Agents of the dossier flow: join dossier events with followers; apply follow / unfollow requests."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import faust
+
+from hoso import metrics
+from schemas import codec
+from schemas.common import now_vn
+from schemas.problems import Problem
+from schemas.subscription import Subscription
+from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
+from streams import followers as fol
+from streams.join import invalid_envelope, join, parse
+
+if TYPE_CHECKING:
+    from streams.app import StreamsApp
+
+log = logging.getLogger("hoso.streams")
+
+
+def register(ctx: StreamsApp) -> None:
+    """Attach the dossier agents to ``ctx.app``."""
+    settings, topics = ctx.settings, ctx.topics
+    P = settings.partitions
+    dossier_events = ctx.topic(topics.dossier_events.name, P)
+    subscription_changes = ctx.topic(topics.subscription_changes.name, P)
+    notifications = ctx.topic(topics.notifications.name, P)
+    invalid = ctx.topic(topics.dossier_events_invalid.name, topics.dossier_events_invalid.partitions)
+    state_table = ctx.table(DOSSIER_STATE_TABLE)
+    followers_table = ctx.table(FOLLOWERS_TABLE)
+
+    async def join_one(key: bytes | None, value: bytes | None, now: datetime) -> list[Problem]:
+        event, problems = parse(key, value)
+        if event is None:
+            return problems
+        assert key is not None
+        result = join(
+            event,
+            state_table.get(key),
+            followers_table.get(key),
+            pseudonym_key=settings.pseudonym_key,
+            oa_id=settings.default_oa_id,
+            now=now,
+        )
+        metrics.EVENTS.labels(result.outcome, result.agency).inc()
+        if result.state is not None:
+            state_table[key] = result.state.to_bytes()
+        if result.followers is not None:
+            followers_table[key] = fol.encode(result.followers)
+        for n in result.notifications:
+            await notifications.send(key=n.key.encode(), value=codec.dumps(n), force=True)
+            metrics.NOTIFICATIONS_EMITTED.labels(n.trang_thai or "none", n.kind.value).inc()
+        return []
+
+    @ctx.app.agent(dossier_events, name="join_dossier_events")
+    async def join_dossier_events(stream: faust.StreamT) -> None:
+        """Dedupe and apply each dossier event, update followers, emit one notification per follower."""
+        async for record in stream.events():
+            key, value, msg = record.key, record.value, record.message
+            now = now_vn()
+            try:
+                problems = await join_one(key, value, now)
+            except Exception as exc:  # a bug must not skip a record: park it with the error, keep going
+                log.exception("unexpected error on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
+                problems = [Problem("", f"internal error while processing: {type(exc).__name__}: {exc}")]
+            if problems:
+                metrics.EVENTS.labels("invalid", "unknown").inc()
+                envelope = invalid_envelope(
+                    key, value, problems, topic=msg.topic, partition=msg.partition, offset=msg.offset, now=now
+                )
+                await invalid.send(key=key, value=envelope, force=True)
+
+    @ctx.app.agent(subscription_changes, name="apply_subscription_changes")
+    async def apply_subscription_changes(stream: faust.StreamT) -> None:
+        """Apply follow / unfollow requests to the followers table."""
+        async for record in stream.events():
+            change, _problems = codec.decode(Subscription, record.value or b"")
+            if change is None or record.key != change.ma_ho_so.encode():
+                metrics.SUBSCRIPTION_CHANGES.labels("unknown", "invalid").inc()
+                continue
+            current = fol.decode(followers_table.get(record.key))
+            followers_table[record.key] = fol.encode(fol.apply(current, change))
+            action = "follow" if change.active else "unfollow"
+            metrics.SUBSCRIPTION_CHANGES.labels(change.source.value, action).inc()
+
+    ctx.agents["join_dossier_events"] = join_dossier_events
+    ctx.agents["apply_subscription_changes"] = apply_subscription_changes
