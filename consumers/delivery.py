@@ -1,8 +1,9 @@
-"""Delivers one notification: picks the Zalo call, retries what is transient, reports how it ended.
+"""One delivery round of one notification: send it, and say what should happen next as a value.
 
-The outcome is a value, not an exception, so the dispatcher can finish a whole batch and commit once.
-Only an OA-wide configuration error escapes: then nothing should be committed or sent for that OA until
-an operator acts, and the records stay in Kafka.
+A round tries a few times in quick succession (network blips, 5xx, -32) so that the common transient
+failure keeps the recipient's order; a rejected token is refreshed and the send repeated once, not counted
+as an attempt. Anything that needs a longer wait leaves the round as ``RETRY`` or ``DEFER`` and is
+parked in Kafka by the dispatcher.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from consumers.zalo.client import OA_TEXT, ZBS_TEMPLATE, Accepted, ZaloClient
+from consumers.tokens import TokenManager
+from consumers.zalo.client import OA_TEXT, ZBS_TEMPLATE, Accepted, TokenRefreshFailed, TokenRejected, ZaloClient
 from hoso import metrics
 from hoso.errors import (
     DeferredDelivery,
@@ -26,91 +28,126 @@ from schemas.common import now_vn
 from schemas.notification import Notification, SendChannel
 
 
-class Outcome(StrEnum):
-    """How a delivery ended."""
+class Next(StrEnum):
+    """What the dispatcher does with the notification after a round."""
 
     SENT = "sent"
-    PERMANENT_FAILURE = "permanent_failure"
-    DEAD_LETTERED = "dead_lettered"
+    PERMANENT = "permanent_failure"
+    RETRY = "retry"
+    DEFER = "defer"
+    PAUSE_OA = "pause_oa"
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """The end of one notification's delivery."""
+class RoundResult:
+    """The end of one round."""
 
-    outcome: Outcome
-    attempts: int
+    next: Next
     code: int | None = None
     reason: str = ""
     accepted: Accepted | None = None
+    not_before: float = 0.0
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Capped exponential backoff with full jitter (spreads retries of a burst over time)."""
+class RoundPolicy:
+    """Quick in-round retries: a couple of tries with a short, jittered pause."""
 
-    max_attempts: int = 6
-    base_s: float = 0.2
-    cap_s: float = 10.0
+    tries: int = 2
+    pause_s: float = 0.3
 
     def delay(self, attempt: int) -> float:
-        """Seconds to wait before attempt ``attempt + 1``."""
-        return random.uniform(0, min(self.cap_s, self.base_s * 2 ** (attempt - 1)))
+        """Full jitter around an exponential pause."""
+        return random.uniform(0, self.pause_s * 2 ** (attempt - 1))
 
 
-class Deliverer:
-    """Sends notifications through one ZaloClient with a retry policy and a token source."""
+def defer_until(code: int | None, now: float) -> float:
+    """When a deferred send may be tried again: after the night ban, or after the quota resets."""
+    from consumers.retry import next_vn_time
 
-    def __init__(self, client: ZaloClient, token: str, policy: RetryPolicy) -> None:
+    if code in (-133, -234):
+        return next_vn_time(6, now)
+    return next_vn_time(0, now) + 60  # quota day starts at midnight Vietnam time; leave Zalo a minute
+
+
+class Sender:
+    """Sends through a ZaloClient with the OA's current token."""
+
+    def __init__(self, client: ZaloClient, tokens: TokenManager, policy: RoundPolicy | None = None) -> None:
         self._client = client
-        self._token = token
-        self._policy = policy
+        self._tokens = tokens
+        self._policy = policy or RoundPolicy()
 
-    async def deliver(self, n: Notification) -> Delivery:
-        """Send ``n`` until it is accepted, permanently refused, or out of attempts."""
+    async def round(self, n: Notification) -> RoundResult:
+        """Try to deliver ``n`` now."""
         endpoint = ZBS_TEMPLATE if n.channel is SendChannel.ZBS_PHONE else OA_TEXT
+        refreshed = False
         attempt = 0
         while True:
             attempt += 1
+            token = self._tokens.token(n.oa_id)
             started = time.perf_counter()
             try:
-                accepted = await self._send(n)
+                accepted = await self._send(n, token)
+            except TokenRejected as exc:
+                _count(n, endpoint, "token_rejected", exc.code, started)
+                if refreshed:
+                    return RoundResult(Next.RETRY, exc.code, f"token still rejected after refresh: {exc}")
+                try:
+                    await self._tokens.refresh(n.oa_id, rejected=token)
+                except TokenRefreshFailed as failure:
+                    return RoundResult(Next.PAUSE_OA, failure.code, str(failure))
+                except RetryableDelivery as failure:
+                    return RoundResult(Next.RETRY, failure.code, str(failure))
+                refreshed = True
+                attempt -= 1
+                continue
             except PermanentDelivery as exc:
-                self._count(n, endpoint, "permanent", exc.code, started)
-                return Delivery(Outcome.PERMANENT_FAILURE, attempt, exc.code, str(exc))
+                _count(n, endpoint, "permanent", exc.code, started)
+                return RoundResult(Next.PERMANENT, exc.code, str(exc))
+            except DeferredDelivery as exc:
+                _count(n, endpoint, "deferred", exc.code, started)
+                return RoundResult(Next.DEFER, exc.code, str(exc), not_before=defer_until(exc.code, time.time()))
             except OAConfigurationError as exc:
-                self._count(n, endpoint, "oa_config", exc.code, started)
-                raise
-            except (RetryableDelivery, DeferredDelivery) as exc:
-                self._count(n, endpoint, "retry", exc.code, started)
-                if attempt >= self._policy.max_attempts:
-                    return Delivery(Outcome.DEAD_LETTERED, attempt, exc.code, f"gave up: {exc}")
-                metrics.RETRIES.labels(n.oa_id, _reason(exc)).inc()
+                _count(n, endpoint, "oa_config", exc.code, started)
+                return RoundResult(Next.PAUSE_OA, exc.code, str(exc))
+            except RetryableDelivery as exc:
+                _count(n, endpoint, "retry", exc.code, started)
+                reason = _reason(exc)
+                if reason == "timeout":
+                    metrics.POSSIBLE_DUPLICATES.labels(n.oa_id).inc()
+                if attempt >= self._policy.tries:
+                    return RoundResult(Next.RETRY, exc.code, str(exc))
+                metrics.RETRIES.labels(n.oa_id, reason).inc()
                 await asyncio.sleep(self._policy.delay(attempt))
                 continue
-            self._count(n, endpoint, "accepted", 0, started)
+            _count(n, endpoint, "accepted", 0, started)
             metrics.END_TO_END_SECONDS.labels(n.kind.value).observe(
                 max(0.0, (now_vn() - n.occurred_at).total_seconds())
             )
-            return Delivery(Outcome.SENT, attempt, 0, accepted=accepted)
+            if accepted.remaining_quota is not None:
+                metrics.QUOTA_REMAINING.labels(n.oa_id).set(accepted.remaining_quota)
+            if accepted.daily_quota is not None:
+                metrics.QUOTA_DAILY.labels(n.oa_id).set(accepted.daily_quota)
+            return RoundResult(Next.SENT, 0, accepted=accepted)
 
-    async def _send(self, n: Notification) -> Accepted:
+    async def _send(self, n: Notification, token: str) -> Accepted:
         if n.channel is SendChannel.ZBS_PHONE and n.to.phone and n.template_id:
             return await self._client.send_template(
-                self._token,
+                token,
                 phone=n.to.phone,
                 template_id=n.template_id,
                 template_data=n.template_data,
                 tracking_id=n.tracking_id,
             )
         if n.to.zalo_user_id:
-            return await self._client.send_text(self._token, user_id=n.to.zalo_user_id, text=n.text)
+            return await self._client.send_text(token, user_id=n.to.zalo_user_id, text=n.text)
         raise PermanentDelivery("no phone and template, and no Zalo user id: nothing Zalo can address")
 
-    @staticmethod
-    def _count(n: Notification, endpoint: str, outcome: str, code: int | None, started: float) -> None:
-        metrics.ZALO_REQUESTS.labels(n.oa_id, endpoint, outcome, str(code if code is not None else "")).inc()
-        metrics.ZALO_REQUEST_SECONDS.labels(n.oa_id, endpoint).observe(time.perf_counter() - started)
+
+def _count(n: Notification, endpoint: str, outcome: str, code: int | None, started: float) -> None:
+    metrics.ZALO_REQUESTS.labels(n.oa_id, endpoint, outcome, str(code if code is not None else "")).inc()
+    metrics.ZALO_REQUEST_SECONDS.labels(n.oa_id, endpoint).observe(time.perf_counter() - started)
 
 
 def _reason(exc: DeliveryError) -> str:

@@ -1,158 +1,413 @@
 """The dispatcher: consumes notifications, sends them to Zalo concurrently, commits only what is finished.
 
-At-least-once: a batch's offsets are committed after every record in it has reached an end (sent,
-permanently refused and recorded, or dead-lettered and recorded). One recipient's messages share a key
-and so a partition; within a batch they are sent one after another, in offset order, while different
-recipients proceed in parallel up to the concurrency limit.
+* At-least-once: a record is *finished* when it was accepted by Zalo (and noted in the sent-log), recorded
+  as a permanent failure, or parked in a retry / deferred / dead-letter topic — each write acknowledged by
+  Kafka first. Offsets are committed per partition only up to the first unfinished record.
+* Order: one recipient's messages share a key, so a partition; they are sent one after another in offset
+  order, while different recipients proceed in parallel (bounded by the concurrency and in-flight limits).
+  A message parked for a long wait no longer holds back that recipient's later messages.
+* Isolation: every OA has its own token, rate bucket, quota state and pause; one OA's trouble parks only
+  that OA's messages.
+* Delays live in Kafka: retry tiers and the deferred topic carry a not-before header; their partitions are
+  paused until the head record is due.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections import defaultdict
-from collections.abc import Sequence
+import time
+from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
-from consumers.delivery import Deliverer, Delivery, Outcome, RetryPolicy
+from consumers.delivery import Next, RoundResult, Sender
+from consumers.offsets import OffsetTracker
+from consumers.ratelimit import PriorityBucket
+from consumers.retry import RetrySchedule, headers, read_headers
+from consumers.sentlog import SentLog
+from consumers.tokens import TokenManager, TokenStore
 from consumers.zalo.client import ZaloClient
 from hoso import kafka_clients, metrics
+from hoso.lag import start_lag_exporter
+from hoso.oas import OARegistry, load_registry
 from hoso.settings import Settings
 from schemas.codec import decode
 from schemas.common import iso_vn, now_vn
-from schemas.notification import Notification
+from schemas.notification import Notification, Priority
 from schemas.topics import catalogue
 
 log = logging.getLogger("hoso.dispatcher")
 
+PAUSE_RECHECK_S = 300.0
+DRAIN_TIMEOUT_S = 30.0
+
 
 @dataclass
 class DispatchStats:
-    """Running totals, for logs and tests."""
+    """Running totals, for logs, tests and the demo."""
 
     sent: int = 0
     permanent_failures: int = 0
     dead_lettered: int = 0
+    parked: int = 0
+    already_sent: int = 0
     invalid: int = 0
-    batches: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
 
 
-class Dispatcher:
-    """One dispatcher process: a consumer-group member on the notifications topic."""
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.d = dispatcher
 
-    def __init__(self, settings: Settings, *, client: ZaloClient | None = None) -> None:
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.d.commit(only=revoked)
+        self.d.tracker.forget(list(revoked))
+        for tp in revoked:
+            self.d.resume_at.pop(tp, None)
+        still = {tp.partition for tp in self.d.assignment() - revoked}
+        self.d.sent_log.forget([p for p in {tp.partition for tp in revoked} if p not in still])
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        loaded = await self.d.sent_log.load(sorted({tp.partition for tp in assigned}))
+        log.info("assigned %d partitions; %d recent sends loaded from the sent-log", len(assigned), loaded)
+
+
+class Dispatcher:
+    """One dispatcher process: a member of the dispatcher consumer group."""
+
+    def __init__(
+        self, settings: Settings, *, client: ZaloClient | None = None, registry: OARegistry | None = None
+    ) -> None:
         self.settings = settings
         self.topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+        self.registry = registry or load_registry(
+            Path(settings.oa_config) if settings.oa_config else None, settings.default_oa_id
+        )
         self.client = client or ZaloClient(
             zbs_url=settings.zalo_zbs_url,
             oa_url=settings.zalo_oa_url,
+            oauth_url=settings.zalo_oauth_url,
             timeout=settings.zalo_timeout_s,
             max_connections=settings.dispatch_concurrency,
         )
-        self.deliverer = Deliverer(
-            self.client, settings.zalo_access_token, RetryPolicy(max_attempts=settings.dispatch_max_attempts)
+        self.client_config = kafka_clients.aiokafka(settings)
+        self.tokens = TokenManager(
+            self.registry,
+            self.client,
+            TokenStore(self.client_config, self.topics.oa_tokens.name),
+            margin_s=settings.token_refresh_margin_s,
+            is_leader=self._is_token_leader,
         )
+        self.sender = Sender(self.client, self.tokens)
+        self.sent_log = SentLog(self.client_config, self.topics.sent_log.name, settings.sent_log_lookback_s)
+        self.schedule = RetrySchedule.for_topics(self.topics)
+        self.delayed_topics = {name for name, _ in self.schedule.tiers} | {self.topics.notifications_deferred.name}
+        self.buckets = {oa.oa_id: PriorityBucket(oa.rate_per_s, oa.burst) for oa in self.registry.oas.values()}
+        self.held_until: dict[str, float] = {}
+        self.held_reason: dict[str, str] = {}
+        self.tracker = OffsetTracker()
+        self.resume_at: dict[TopicPartition, float] = {}
         self.stats = DispatchStats()
         self._limit = asyncio.Semaphore(settings.dispatch_concurrency)
+        self._room = asyncio.Event()
+        self._chains: dict[tuple[str, bytes | None], deque[ConsumerRecord]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._committed: dict[TopicPartition, int] = {}
 
+    # --- lifecycle -------------------------------------------------------------------------------
     def stop(self) -> None:
-        """Finish the batch in hand, commit it, then leave (SIGTERM)."""
+        """Stop fetching, finish what is in flight, commit, leave (SIGTERM)."""
         self._stopping.set()
+
+    def assignment(self) -> set[TopicPartition]:
+        """Partitions currently owned."""
+        return set(self._consumer.assignment()) if self._consumer else set()
+
+    def _is_token_leader(self) -> bool:
+        return TopicPartition(self.topics.notifications.name, 0) in self.assignment()
 
     async def run(self) -> None:
         """Consume until stopped."""
-        client = kafka_clients.aiokafka(self.settings)
+        self._producer = AIOKafkaProducer(
+            **self.client_config, acks="all", enable_idempotence=True, linger_ms=5, client_id="hoso-dispatcher"
+        )
+        await self._producer.start()
         self._consumer = AIOKafkaConsumer(
-            self.topics.notifications.name,
-            **client,
+            **self.client_config,
             group_id=self.settings.dispatcher_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.settings.dispatch_batch,
             client_id="hoso-dispatcher",
         )
-        self._producer = AIOKafkaProducer(
-            **client,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-            client_id="hoso-dispatcher",
-        )
-        await self._producer.start()
+        topics = [self.topics.notifications.name, *sorted(self.delayed_topics)]
+        self._consumer.subscribe(topics, listener=_Rebalance(self))
         await self._consumer.start()
-        log.info("dispatcher consuming %s as %s", self.topics.notifications.name, self.settings.dispatcher_group)
+        await self.tokens.start()
+        committer = asyncio.create_task(self._commit_loop())
+        log.info("dispatcher consuming %s as %s", topics, self.settings.dispatcher_group)
         try:
-            while not self._stopping.is_set():
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=self.settings.dispatch_batch)
-                if batches:
-                    await self.process(batches)
-                    await self._consumer.commit({tp: recs[-1].offset + 1 for tp, recs in batches.items()})
-                    self.stats.batches += 1
+            await self._fetch_loop()
+            await self._drain()
         finally:
+            committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await committer
+            with contextlib.suppress(Exception):
+                await self.commit()
+            await self.tokens.stop()
             await self._consumer.stop()
             await self._producer.stop()
             await self.client.aclose()
             log.info("dispatcher stopped: %s", self.stats)
 
-    async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Deliver every record of a poll; returns when all have reached an end."""
-        chains: dict[bytes | None, list[ConsumerRecord]] = defaultdict(list)
-        for records in batches.values():
-            for record in records:
-                chains[record.key].append(record)
-        await asyncio.gather(*(self._run_chain(chain) for chain in chains.values()))
-
-    async def _run_chain(self, records: Sequence[ConsumerRecord]) -> None:
-        for record in records:
-            notification, problems = decode(Notification, record.value or b"")
-            if notification is None:
-                self.stats.invalid += 1
-                await self._record_failure(record.key, {"invalid": [p.to_dict() for p in problems]}, "invalid")
+    async def _fetch_loop(self) -> None:
+        assert self._consumer is not None
+        while not self._stopping.is_set():
+            self._resume_due()
+            if self.tracker.in_flight >= self.settings.dispatch_max_in_flight:
+                self._room.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), 0.5)
                 continue
-            async with self._limit:
-                metrics.IN_FLIGHT.inc()
-                try:
-                    delivery = await self.deliverer.deliver(notification)
-                finally:
-                    metrics.IN_FLIGHT.dec()
-            await self._finish(record, notification, delivery)
+            batches = await self._consumer.getmany(timeout_ms=100, max_records=self.settings.dispatch_batch)
+            now = time.time()
+            for tp, records in batches.items():
+                if tp.topic in self.delayed_topics:
+                    records = self._due_part(tp, records, now)
+                for record in records:
+                    self.tracker.started(tp, record.offset)
+                for record in records:
+                    self._enqueue(tp, record)
 
-    async def _finish(self, record: ConsumerRecord, n: Notification, d: Delivery) -> None:
-        metrics.DELIVERIES.labels(n.oa_id, d.outcome.value).inc()
-        if d.outcome is Outcome.SENT:
-            self.stats.sent += 1
+    def _due_part(self, tp: TopicPartition, records: list[ConsumerRecord], now: float) -> list[ConsumerRecord]:
+        """Records of a delayed topic that are due; at the first one that is not, rewind and pause."""
+        assert self._consumer is not None
+        for i, record in enumerate(records):
+            _, not_before = read_headers(record.headers)
+            if not_before > now:
+                self._consumer.seek(tp, record.offset)
+                self._consumer.pause(tp)
+                self.resume_at[tp] = not_before
+                return records[:i]
+        return records
+
+    def _resume_due(self) -> None:
+        if not self.resume_at or self._consumer is None:
             return
-        if d.outcome is Outcome.PERMANENT_FAILURE:
-            self.stats.permanent_failures += 1
-        else:
-            self.stats.dead_lettered += 1
-        code = str(d.code)
-        self.stats.by_code[code] = self.stats.by_code.get(code, 0) + 1
-        payload = {
-            "notification": n.model_dump(mode="json", exclude_none=True),
-            "code": d.code,
-            "reason": d.reason,
-            "attempts": d.attempts,
-        }
-        await self._record_failure(record.key, payload, d.outcome.value)
+        now = time.time()
+        due = [tp for tp, at in self.resume_at.items() if at <= now]
+        for tp in due:
+            del self.resume_at[tp]
+        if due:
+            self._consumer.resume(*[tp for tp in due if tp in self.assignment()])
 
-    async def _record_failure(self, key: bytes | None, payload: dict[str, object], outcome: str) -> None:
+    async def _drain(self) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=DRAIN_TIMEOUT_S)
+        if self._tasks:
+            log.warning("%d sends still in flight at shutdown; they will be re-read", len(self._tasks))
+
+    # --- per-recipient chains ------------------------------------------------------------------------
+    def _enqueue(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+        key = (tp.topic, record.key)
+        chain = self._chains.get(key)
+        if chain is not None:
+            chain.append(record)
+            return
+        self._chains[key] = deque([record])
+        task = asyncio.create_task(self._run_chain(key, tp))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_chain(self, key: tuple[str, bytes | None], tp: TopicPartition) -> None:
+        chain = self._chains[key]
+        try:
+            while chain:
+                record = chain[0]
+                try:
+                    await self._handle(tp, record)
+                except Exception:
+                    log.exception(
+                        "unexpected error on %s[%d]@%d; left unfinished", tp.topic, tp.partition, record.offset
+                    )
+                    return  # not finished: never committed past; re-read after a restart
+                chain.popleft()
+                if tp in self.tracker.committable():  # not revoked meanwhile
+                    self.tracker.finished(tp, record.offset)
+                self._room.set()
+        finally:
+            self._chains.pop(key, None)
+
+    # --- one record ----------------------------------------------------------------------------------
+    async def _handle(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+        n, problems = decode(Notification, record.value or b"")
+        if n is None:
+            self.stats.invalid += 1
+            await self._failure(record, {"invalid": [p.to_dict() for p in problems]}, "invalid", None)
+            return
+        rounds, _ = read_headers(record.headers)
+        if self.sent_log.seen(tp.partition, n.tracking_id):
+            self.stats.already_sent += 1
+            metrics.ALREADY_SENT.labels(n.oa_id).inc()
+            return
+        if n.oa_id not in self.registry.oas:
+            await self._dead(record, n, rounds, f"unknown OA {n.oa_id!r}: add it to HOSO_OA_CONFIG")
+            return
+        hold = self._held(n)
+        if hold:
+            await self._park(record, n, self.topics.notifications_deferred.name, rounds, hold, "OA held")
+            return
+        await self.buckets[n.oa_id].acquire(int(n.priority))
+        async with self._limit:
+            metrics.IN_FLIGHT.inc()
+            try:
+                result = await self.sender.round(n)
+            finally:
+                metrics.IN_FLIGHT.dec()
+        await self._after(tp, record, n, rounds, result)
+
+    def _held(self, n: Notification) -> float:
+        """Until when this OA is not to be used for ``n`` (0: go ahead); emergencies ignore quota holds."""
+        if n.oa_id in self.tokens.paused:
+            return time.time() + PAUSE_RECHECK_S
+        until = self.held_until.get(n.oa_id, 0.0)
+        if until <= time.time():
+            return 0.0
+        return 0.0 if n.priority is Priority.EMERGENCY and self.held_reason.get(n.oa_id) == "quota" else until
+
+    async def _after(
+        self, tp: TopicPartition, record: ConsumerRecord, n: Notification, rounds: int, r: RoundResult
+    ) -> None:
+        if r.next is Next.SENT:
+            assert r.accepted is not None and self._producer is not None
+            await self.sent_log.record(
+                self._producer, tp.partition, record.key, n.tracking_id, r.accepted.msg_id, n.oa_id
+            )
+            self.stats.sent += 1
+            metrics.DELIVERIES.labels(n.oa_id, "sent").inc()
+            oa = self.registry.oas[n.oa_id]
+            if r.accepted.remaining_quota is not None and r.accepted.remaining_quota <= oa.quota_reserve:
+                self._hold(n.oa_id, _next_quota_day(), "quota")
+            return
+        self.stats.by_code[str(r.code)] = self.stats.by_code.get(str(r.code), 0) + 1
+        if r.next is Next.PERMANENT:
+            self.stats.permanent_failures += 1
+            metrics.DELIVERIES.labels(n.oa_id, "permanent_failure").inc()
+            await self._failure(
+                record, {"notification": n.model_dump(mode="json", exclude_none=True)}, "permanent_failure", r
+            )
+        elif r.next is Next.DEFER:
+            if r.code in (-144, -147):
+                self._hold(n.oa_id, r.not_before, "quota")
+            await self._park(record, n, self.topics.notifications_deferred.name, rounds, r.not_before, r.reason)
+        elif r.next is Next.PAUSE_OA:
+            if n.oa_id not in self.tokens.paused:
+                self._hold(n.oa_id, time.time() + PAUSE_RECHECK_S, "config")
+                metrics.OA_PAUSED.labels(n.oa_id).set(1)
+                log.error("OA %s held for %.0fs: %s", n.oa_id, PAUSE_RECHECK_S, r.reason)
+            await self._park(
+                record, n, self.topics.notifications_deferred.name, rounds, time.time() + PAUSE_RECHECK_S, r.reason
+            )
+        else:
+            step = self.schedule.next(rounds + 1)
+            if step is None:
+                await self._dead(record, n, rounds + 1, r.reason)
+            else:
+                topic, delay = step
+                await self._park(record, n, topic, rounds + 1, time.time() + delay, r.reason)
+
+    def _hold(self, oa_id: str, until: float, why: str) -> None:
+        self.held_until[oa_id] = max(self.held_until.get(oa_id, 0.0), until)
+        self.held_reason[oa_id] = why
+
+    # --- writes to Kafka (each acknowledged before the record counts as finished) --------------------
+    async def _park(
+        self, record: ConsumerRecord, n: Notification, topic: str, rounds: int, not_before: float, reason: str
+    ) -> None:
         assert self._producer is not None
-        value = orjson.dumps({**payload, "outcome": outcome, "failed_at": iso_vn(now_vn())})
-        await (await self._producer.send(self.topics.delivery_failures.name, key=key, value=value))
+        await self._producer.send_and_wait(
+            topic, key=record.key, value=record.value, headers=headers(rounds, not_before, reason)
+        )
+        self.stats.parked += 1
+        metrics.PARKED.labels(n.oa_id, topic.rsplit(".", 2)[-2]).inc()
+
+    async def _dead(self, record: ConsumerRecord, n: Notification, rounds: int, reason: str) -> None:
+        assert self._producer is not None
+        value = orjson.dumps(
+            {
+                "notification": n.model_dump(mode="json", exclude_none=True),
+                "reason": reason,
+                "attempts": rounds,
+                "dead_at": iso_vn(now_vn()),
+            }
+        )
+        await self._producer.send_and_wait(self.topics.notifications_dead.name, key=record.key, value=value)
+        self.stats.dead_lettered += 1
+        metrics.DEAD_LETTERED.labels(n.oa_id, reason.split(":")[0][:40]).inc()
+        metrics.DELIVERIES.labels(n.oa_id, "dead_lettered").inc()
+
+    async def _failure(
+        self, record: ConsumerRecord, payload: dict[str, Any], outcome: str, r: RoundResult | None
+    ) -> None:
+        assert self._producer is not None
+        value = orjson.dumps(
+            {
+                **payload,
+                "outcome": outcome,
+                "code": r.code if r else None,
+                "reason": r.reason if r else "invalid notification record",
+                "failed_at": iso_vn(now_vn()),
+            }
+        )
+        await self._producer.send_and_wait(self.topics.delivery_failures.name, key=record.key, value=value)
+
+    # --- commits -------------------------------------------------------------------------------------
+    async def _commit_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            try:
+                await self.commit()
+            except Exception:
+                log.warning("offset commit failed; will retry", exc_info=True)
+
+    async def commit(self, only: set[TopicPartition] | None = None) -> None:
+        """Commit, per owned partition, up to the first unfinished record."""
+        if self._consumer is None:
+            return
+        owned = self.assignment() if only is None else only
+        offsets = {
+            tp: off
+            for tp, off in self.tracker.committable().items()
+            if tp in owned and self._committed.get(tp) != off  # type: ignore[operator]
+        }
+        if offsets:
+            await self._consumer.commit(offsets)
+            self._committed.update(offsets)
+
+
+def _next_quota_day() -> float:
+    from consumers.retry import next_vn_time
+
+    return next_vn_time(0) + 60
 
 
 def run_dispatcher(settings: Settings) -> None:
     """Run one dispatcher until SIGTERM/SIGINT."""
     metrics.serve(settings.metrics_port)
+    if settings.metrics_port:
+        topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+        start_lag_exporter(settings, settings.dispatcher_group, [topics.notifications.name])
 
     async def main() -> None:
         dispatcher = Dispatcher(settings)

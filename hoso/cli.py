@@ -97,11 +97,27 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhook(_args: argparse.Namespace) -> int:
+    """Run the Zalo webhook receiver."""
+    from producers.webhook import run_webhook
+
+    run_webhook(_settings())
+    return 0
+
+
 def cmd_dispatcher(_args: argparse.Namespace) -> int:
     """Run a dispatcher."""
     from consumers.dispatcher import run_dispatcher
 
     run_dispatcher(_settings())
+    return 0
+
+
+def cmd_gateway(_args: argparse.Namespace) -> int:
+    """Run the HTTP ingest gateway."""
+    from producers.gateway import run_gateway
+
+    run_gateway(_settings())
     return 0
 
 
@@ -172,8 +188,58 @@ def cmd_demo(args: argparse.Namespace) -> int:
         zalo_faults=args.zalo_faults,
         invalid=args.invalid,
         timeout_s=args.timeout,
+        magic_ratio=args.magic_ratio,
     )
     return run_demo(_settings(), options)
+
+
+def cmd_chaos(args: argparse.Namespace) -> int:
+    """Crash, restart and fault the live pipeline under load, then reconcile what Zalo received."""
+    from hoso.chaos import ChaosOptions, run_chaos
+
+    options = ChaosOptions(
+        duration_s=args.duration,
+        rate=args.rate,
+        kills=args.kills,
+        broker_restarts=args.broker_restarts,
+        seed=args.seed,
+        json=args.json,
+        drain_timeout_s=args.drain_timeout,
+        run_root=Path(args.run_dir) if args.run_dir else None,
+    )
+    return run_chaos(_settings(), options)
+
+
+def cmd_broadcast(args: argparse.Namespace) -> int:
+    """Publish an area alert to every follower of a dossier handled in a province or commune."""
+    import secrets
+
+    from hoso.kafka_clients import kafka_python
+    from producers.broadcast import publish_broadcast
+    from schemas.broadcast import level_of
+    from schemas.common import now_vn
+    from schemas.topics import catalogue
+
+    settings = _settings()
+    try:
+        level = level_of(args.area)
+    except ValueError as exc:
+        raise ConfigurationError(f"--area: {exc}") from exc
+    request = {
+        "broadcast_id": args.id or f"bc-{now_vn():%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
+        "area_level": level.value,
+        "area_code": args.area,
+        "text": args.text,
+        "issued_by": args.issued_by,
+        "issued_at": now_vn().isoformat(),
+    }
+    if args.template_id:
+        request["template_id"] = args.template_id
+    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    receipt = publish_broadcast(kafka_python(settings), topics, request)
+    where = f"{level.value.lower()} {args.area}"
+    print(f"broadcast {receipt.broadcast_id} ({where}) written to {len(receipt.offsets)} partitions")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,7 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("topics", cmd_topics, "Create (idempotently) or list the declared topics.")
     p.add_argument("action", choices=["create", "list"])
     add("worker", cmd_worker, "Run a Faust streams worker.")
+    add("webhook", cmd_webhook, "Run the Zalo webhook receiver (chat messages, follows, ZNS receipts).")
     add("dispatcher", cmd_dispatcher, "Run a Zalo dispatcher.")
+    add("gateway", cmd_gateway, "Run the HTTP ingest gateway (agency API keys, DVCQG payloads).")
     p = add("simulator", cmd_simulator, "Run the Zalo API simulator.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=None, help="default: HOSO_SIMULATOR_PORT")
@@ -213,6 +281,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zalo-faults", default="", help="fault spec for the simulator")
     p.add_argument("--invalid", type=int, default=2, help="malformed records to inject (shows the invalid path)")
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait for delivery")
+    p.add_argument(
+        "--magic-ratio",
+        type=float,
+        default=None,
+        help="share of recipients given the simulator's always-failing numbers (default 0.02 with faults, else 0)",
+    )
+    p = add("chaos", cmd_chaos, "Kill, restart and fault the live pipeline under load; reconcile what Zalo received.")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of steady load")
+    p.add_argument("--rate", type=float, default=20.0, help="dossier events published per second")
+    p.add_argument("--kills", type=int, default=4, help="SIGKILLs, alternating worker and dispatcher")
+    p.add_argument("--broker-restarts", type=int, default=1, help="broker restarts (local broker only)")
+    p.add_argument("--seed", type=int, default=None, help="default: random (printed)")
+    p.add_argument("--json", action="store_true", help="last stdout line is a JSON summary")
+    p.add_argument("--drain-timeout", type=float, default=240.0, help="seconds to wait for delivery after the load")
+    p.add_argument("--run-dir", default=None, help="folder for run folders (logs); default next to HOSO_KAFKA_HOME")
+    p = add("broadcast", cmd_broadcast, "Send an emergency alert to everyone following a dossier in an area.")
+    p.add_argument("--area", required=True, help="province (2 digits) or commune (5 digits) code, QĐ 19/2025")
+    p.add_argument("--text", required=True, help="the alert, at most 2000 characters")
+    p.add_argument("--id", default=None, help="broadcast id (re-using one re-sends to nobody twice); default: new")
+    p.add_argument("--issued-by", default="Ban Chỉ huy phòng chống thiên tai", help="issuing authority")
+    p.add_argument("--template-id", default=None, help="ZNS template (default: the catalogue's ALERT template)")
     return parser
 
 

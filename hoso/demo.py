@@ -18,7 +18,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,14 @@ from hoso.errors import HosoError
 from hoso.kafka_clients import kafka_python
 from hoso.processes import Process, free_port, wait_for_port
 from hoso.settings import Settings
-from schemas.common import normalize_phone, now_vn
+from schemas.common import VN_TZ, normalize_phone, now_vn
 from schemas.dossier_event import Status
 from schemas.notification import tracking_id_for
 from schemas.topics import Topics, catalogue
 from streams.followers import subscriber_id
 from streams.notify import NOTIFY
+
+MAGIC_PREFIX = "84999000"  # the simulator's numbers that always fail permanently
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class DemoOptions:
     zalo_faults: str = ""
     invalid: int = 2
     timeout_s: float | None = None
+    magic_ratio: float | None = None
 
 
 @dataclass
@@ -55,38 +59,112 @@ class Expectation:
     """The messages the published events must produce, by tracking id."""
 
     tracking_ids: set[str] = field(default_factory=set)
+    permanent: set[str] = field(default_factory=set)  # to the simulator's magic numbers: must fail, recorded
     samples: dict[str, str] = field(default_factory=dict)
 
 
-def expected_notifications(events: list[dict[str, Any]], pseudonym_key: str) -> Expectation:
-    """Replay consent and announcement rules over the events, in per-dossier sequence order."""
-    followers: dict[str, set[str]] = {}
+def expected_notifications(
+    events: list[dict[str, Any]],
+    pseudonym_key: str,
+    *,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Expectation:
+    """Replay consent and announcement rules over the events, in per-dossier sequence order.
+
+    Written apart from the streams' rule engine on purpose (a shared bug would otherwise reconcile): low-value
+    statuses (IN_PROCESS, TRANSFERRED) at most once per throttle window and dropped when the next change
+    follows within the collapse window, all in event time; one survey invitation per dossier, ours
+    ``survey_delay`` after RESULT_RETURNED unless the agency's SURVEY_INVITED occurred first. During quiet
+    hours nothing is expected: every message is deferred past the demo.
+    """
+    cfg = settings or Settings.from_env()
+    throttle = timedelta(seconds=cfg.low_value_throttle_s)
+    collapse = timedelta(seconds=cfg.collapse_window_s)
+    survey_delay = timedelta(seconds=cfg.survey_delay_s) if cfg.survey_delay_s >= 0 else None
     exp = Expectation()
-    for e in sorted(events, key=lambda e: (e["data"]["ma_ho_so"], e["sequence"])):
-        code = e["data"]["ma_ho_so"]
-        current = followers.setdefault(code, set())
-        for r in e["data"].get("nguoi_nhan_thong_bao", []):
-            phone = normalize_phone(r["phone"]) if r.get("phone") else None
-            if phone is None and not r.get("zalo_user_id"):
-                continue
-            sid = subscriber_id(pseudonym_key, phone, r.get("zalo_user_id"))
-            if r["dong_y_zalo"]:
-                current.add(sid)
+    horizon = now or now_vn()
+    if _in_quiet_hours(cfg.quiet_hours, horizon):
+        return exp
+    magic: set[str] = set()
+    low_value = {Status.IN_PROCESS, Status.TRANSFERRED}
+
+    def announce(message_id: str, to: set[str]) -> None:
+        for sid in to:
+            (exp.permanent if sid in magic else exp.tracking_ids).add(tracking_id_for(message_id, sid))
+
+    by_dossier: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        by_dossier.setdefault(e["data"]["ma_ho_so"], []).append(e)
+    for dossier_events in by_dossier.values():
+        current: set[str] = set()
+        pending: tuple[str, datetime, set[str]] | None = None  # a low-value event not yet announced
+        survey: tuple[str, datetime] | None = None  # a RESULT_RETURNED awaiting our invitation
+        last_low: datetime | None = None
+        invited = False
+        for e in sorted(dossier_events, key=lambda e: e["sequence"]):
+            at = datetime.fromisoformat(e["occurred_at"])
+            status = Status(e["data"]["trang_thai"])
+            if pending is not None:
+                if at - pending[1] >= collapse:
+                    announce(pending[0], pending[2])
+                    last_low = pending[1]
+                pending = None
+            if survey is not None and survey_delay is not None and at >= survey[1] + survey_delay:
+                announce(survey[0] + ":survey", current)
+                invited, survey = True, None
+            for r in e["data"].get("nguoi_nhan_thong_bao", []):
+                phone = normalize_phone(r["phone"]) if r.get("phone") else None
+                if phone is None and not r.get("zalo_user_id"):
+                    continue
+                sid = subscriber_id(pseudonym_key, phone, r.get("zalo_user_id"))
+                if phone and phone.startswith(MAGIC_PREFIX):
+                    magic.add(sid)
+                if r["dong_y_zalo"]:
+                    current.add(sid)
+                else:
+                    current.discard(sid)
+            if status not in NOTIFY:
+                pass
+            elif status in low_value:
+                if last_low is None or at - last_low >= throttle:
+                    pending = (e["event_id"], at, set(current))
+            elif status is Status.SURVEY_INVITED:
+                if not invited:
+                    announce(e["event_id"], current)
+                    invited, survey = True, None
             else:
-                current.discard(sid)
-        if Status(e["data"]["trang_thai"]) in NOTIFY:
-            for sid in current:
-                exp.tracking_ids.add(tracking_id_for(e["event_id"], sid))
+                announce(e["event_id"], current)
+            if status is Status.RESULT_RETURNED and survey_delay is not None and not invited:
+                survey = (e["event_id"], at)
+        # What is still held when the events run out is released by a timer when due; events dated in the
+        # future (the generator runs lifecycles past today) are not due during the run.
+        if pending is not None and pending[1] + collapse <= horizon:
+            announce(pending[0], pending[2])
+        if survey is not None and survey_delay is not None and survey[1] + survey_delay <= horizon:
+            announce(survey[0] + ":survey", current)
     return exp
+
+
+def _in_quiet_hours(spec: str, now: datetime) -> bool:
+    if not spec.strip():
+        return False
+    start, end = (clock_time.fromisoformat(part.strip()) for part in spec.split("-"))
+    t = now.astimezone(VN_TZ).time()
+    return start <= t < end if start < end else (t >= start or t < end)
 
 
 class Stack:
     """The processes of one demo run; stops what it started, in reverse order."""
 
-    def __init__(self, settings: Settings, run_dir: Path, zalo_faults: str) -> None:
+    def __init__(
+        self, settings: Settings, run_dir: Path, zalo_faults: str, role_env: dict[str, dict[str, str]] | None = None
+    ) -> None:
         self.settings = settings
         self.run_dir = run_dir
         self.zalo_faults = zalo_faults
+        # Extra environment per role (e.g. library tuning a campaign needs), merged over the settings.
+        self.role_env = role_env or {}
         self.processes: list[Process] = []
         self.broker_started = False
         self.simulator_url = ""
@@ -122,6 +200,7 @@ class Stack:
                 "HOSO_ZALO_ZBS_URL": self.simulator_url,
                 "HOSO_ZALO_OA_URL": self.simulator_url,
                 "HOSO_ZALO_OAUTH_URL": self.simulator_url,
+                **self.role_env.get(role, {}),
             }
             self._spawn(role, [role], env)
         say(f"simulator {self.simulator_url}, worker and dispatcher started (logs in {self.run_dir / 'logs'})")
@@ -131,6 +210,22 @@ class Stack:
         proc = Process(name, args, env, self.run_dir / "logs" / f"{name}.log").start()
         self.processes.append(proc)
         return proc
+
+    def process(self, name: str) -> Process:
+        """The process started under ``name`` (simulator, worker, dispatcher)."""
+        for p in self.processes:
+            if p.name == name:
+                return p
+        raise HosoError(f"no process named {name!r} in this stack")
+
+    def restart(self, name: str, *, crash: bool = True) -> Process:
+        """Stop one process (SIGKILL when ``crash``, else SIGTERM) and start it again with the same env and log."""
+        proc = self.process(name)
+        if crash:
+            proc.kill()
+        else:
+            proc.stop()
+        return proc.start()
 
     def check_alive(self) -> None:
         """Fail fast, with its log, if a process died."""
@@ -197,6 +292,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         state_dir=run_dir / "state",
     )
     started = time.monotonic()
+    magic_ratio = options.magic_ratio if options.magic_ratio is not None else (0.02 if options.zalo_faults else 0.0)
     stack = Stack(scoped, run_dir, options.zalo_faults)
     say(f"run {run_id}: {options.dossiers} dossiers, seed {seed}")
     try:
@@ -207,9 +303,10 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             GeneratorOptions(
                 dossiers=options.dossiers,
                 seed=seed,
-                start=now_vn() - timedelta(days=21),
+                start=now_vn() - timedelta(days=75),  # every lifecycle (≤ ~45 days) is over by now
                 namespace=run_id,
                 no_phone_ratio=0.0,
+                magic_ratio=magic_ratio,
             )
         )
         expectation = expected_notifications(evts, scoped.pseudonym_key)
@@ -222,24 +319,34 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 producer.flush()
         say(
             f"published {report.published} events (+{options.invalid} malformed); "
-            f"expecting {len(expectation.tracking_ids)} notifications"
+            f"expecting {len(expectation.tracking_ids)} deliveries and {len(expectation.permanent)} permanent "
+            "failures (magic numbers)"
         )
-        timeout = options.timeout_s or 90 + options.dossiers * 0.2
-        counts = _wait_for_delivery(stack, expectation, timeout, say)
+        timeout = options.timeout_s or 90 + options.dossiers * 0.2 + (120 if options.zalo_faults else 0)
+        counts, failures = _wait_for_delivery(stack, expectation, timeout, say)
         delivered = expectation.tracking_ids & counts.keys()
+        recorded = {t for t, f in failures.items() if t in expectation.permanent and f.get("reason")}
         duplicates = sum(c - 1 for c in counts.values() if c > 1)
-        invalid = _count_topic(scoped, stack.topics.dossier_events_invalid.name)
+        dispatcher_metrics = _scrape(stack.metrics_ports.get("dispatcher"))
         summary = {
             "run_id": run_id,
             "seed": seed,
             "dossiers": options.dossiers,
             "events_published": report.published,
-            "notifications_expected": len(expectation.tracking_ids),
+            "notifications_expected": len(expectation.tracking_ids) + len(expectation.permanent),
             "notifications_delivered": len(delivered),
+            "permanent_failures": len(recorded),
             "duplicates": duplicates,
             "unexpected": len(counts.keys() - expectation.tracking_ids),
-            "lost": len(expectation.tracking_ids - delivered),
-            "invalid": invalid,
+            "lost": len(expectation.tracking_ids - delivered) + len(expectation.permanent - recorded),
+            "invalid": _count_topic(scoped, stack.topics.dossier_events_invalid.name),
+            "token_refreshes": _sim_stats(stack.simulator_url)["token_refreshes"]["total"],
+            "retried": int(
+                dispatcher_metrics.get("hoso_delivery_retries_total", 0)
+                + dispatcher_metrics.get("hoso_dispatcher_parked_total", 0)
+            ),
+            "dead_lettered": _count_topic(scoped, stack.topics.notifications_dead.name),
+            "failure_codes": _codes(failures),
             "elapsed_s": round(time.monotonic() - started, 2),
         }
         if not options.json:
@@ -262,11 +369,14 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             shutil.rmtree(run_dir / "state", ignore_errors=True)
 
 
-def _wait_for_delivery(stack: Stack, exp: Expectation, timeout: float, say: Any) -> dict[str, int]:
-    """Poll the simulator until every expected tracking id arrived, or the timeout passes."""
+def _wait_for_delivery(
+    stack: Stack, exp: Expectation, timeout: float, say: Any
+) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
+    """Poll until every deliverable id reached the simulator and every magic one is recorded as failed."""
     deadline = time.monotonic() + timeout
     last_shown = 0.0
     counts: dict[str, int] = {}
+    failures: dict[str, dict[str, Any]] = {}
     with httpx.Client(base_url=stack.simulator_url, timeout=10) as http:
         while True:
             stack.check_alive()
@@ -274,16 +384,72 @@ def _wait_for_delivery(stack: Stack, exp: Expectation, timeout: float, say: Any)
             got = len(exp.tracking_ids & counts.keys())
             now = time.monotonic()
             if got >= len(exp.tracking_ids):
-                say(f"delivered {got}/{len(exp.tracking_ids)}")
-                time.sleep(1.0)  # let any straggling duplicate arrive before counting
-                return _tracking_counts(http)
+                failures = _failures(stack.settings, stack.topics.delivery_failures.name) if exp.permanent else {}
+                if exp.permanent <= failures.keys():
+                    say(f"delivered {got}/{len(exp.tracking_ids)}, {len(exp.permanent)} permanent failures recorded")
+                    time.sleep(1.0)  # let any straggling duplicate arrive before counting
+                    return _tracking_counts(http), failures
             if now - last_shown >= 2:
                 say(f"delivered {got}/{len(exp.tracking_ids)}")
                 last_shown = now
             if now > deadline:
                 say(f"timed out after {timeout:.0f}s")
-                return counts
+                return counts, _failures(stack.settings, stack.topics.delivery_failures.name)
             time.sleep(0.25)
+
+
+def _failures(settings: Settings, topic: str) -> dict[str, dict[str, Any]]:
+    """Delivery failures recorded so far, by tracking id."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**kafka_python(settings), enable_auto_commit=False)
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=500).values():
+                for r in records:
+                    item = orjson.loads(r.value)
+                    tracking = (item.get("notification") or {}).get("tracking_id")
+                    if tracking:
+                        out[tracking] = {"code": item.get("code"), "reason": item.get("reason")}
+    finally:
+        consumer.close()
+    return out
+
+
+def _codes(failures: dict[str, dict[str, Any]]) -> dict[str, int]:
+    codes: dict[str, int] = {}
+    for f in failures.values():
+        codes[str(f.get("code"))] = codes.get(str(f.get("code")), 0) + 1
+    return codes
+
+
+def _sim_stats(url: str) -> dict[str, Any]:
+    with httpx.Client(base_url=url, timeout=10) as http:
+        stats: dict[str, Any] = orjson.loads(http.get("/_sim/stats").content)
+        return stats
+
+
+def _scrape(port: int | None) -> dict[str, float]:
+    """Sum of each metric family on a process's /metrics (all label sets)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    if not port:
+        return {}
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return {}
+    sums: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.endswith("_total") or sample.name == family.name:
+                sums[sample.name] = sums.get(sample.name, 0.0) + sample.value
+    return sums
 
 
 def _tracking_counts(http: httpx.Client) -> dict[str, int]:

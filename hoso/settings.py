@@ -73,6 +73,35 @@ class Settings:
         "HOSO_DEFAULT_OA_ID", "hoso-demo-oa", "Zalo Official Account that sends when no route matches."
     )
 
+    # --- Lifecycle rules, templates, area alerts (streams) -------------------------------------
+    reorder_hold_s: float = _setting(
+        "HOSO_REORDER_HOLD_S", 5.0, "Seconds an event after a sequence gap waits for the missing ones (0: no wait)."
+    )
+    low_value_throttle_s: float = _setting(
+        "HOSO_LOW_VALUE_THROTTLE_S", 86400.0, "At most one IN_PROCESS/TRANSFERRED message per dossier per this many s."
+    )
+    collapse_window_s: float = _setting(
+        "HOSO_COLLAPSE_WINDOW_S", 600.0, "A low-value status followed by another change within this many s is not sent."
+    )
+    settle_s: float = _setting(
+        "HOSO_SETTLE_S", 5.0, "Least wall-clock wait before a held message is released (lets in-flight events land)."
+    )
+    quiet_hours: str = _setting(
+        "HOSO_QUIET_HOURS", "21:00-07:00", "Vietnam-time window when non-emergency messages are deferred (empty: off)."
+    )
+    survey_delay_s: float = _setting(
+        "HOSO_SURVEY_DELAY_S", 7200.0, "Seconds after RESULT_RETURNED before the survey invitation (negative: off)."
+    )
+    lifecycle_tick_s: float = _setting(
+        "HOSO_LIFECYCLE_TICK_S", 1.0, "How often a worker releases due held, deferred and survey messages (s)."
+    )
+    overdue_scan_s: float = _setting(
+        "HOSO_OVERDUE_SCAN_S", 60.0, "How often a worker scans its dossiers for missed appointment dates (s)."
+    )
+    template_catalogue: str = _setting(
+        "HOSO_TEMPLATE_CATALOGUE", "", "JSON file of ZNS templates per OA and status. Empty: the packaged catalogue."
+    )
+
     # --- Dispatcher / Zalo -------------------------------------------------------------------
     dispatcher_group: str = _setting("HOSO_DISPATCHER_GROUP", "hoso-dispatcher", "Consumer group of dispatchers.")
     zalo_zbs_url: str = _setting(
@@ -98,8 +127,68 @@ class Settings:
         "HOSO_DISPATCH_CONCURRENCY", 64, "Zalo requests in flight per dispatcher process."
     )
     dispatch_batch: int = _setting("HOSO_DISPATCH_BATCH", 500, "Records fetched per dispatcher poll.")
+    oa_config: str = _setting(
+        "HOSO_OA_CONFIG", "", "JSON file of Official Accounts (credentials, provinces, rate). Empty: the demo OA."
+    )
+    dispatch_max_in_flight: int = _setting(
+        "HOSO_DISPATCH_MAX_IN_FLIGHT", 2000, "Records fetched but not finished per dispatcher (backpressure)."
+    )
+    token_refresh_margin_s: float = _setting(
+        "HOSO_TOKEN_REFRESH_MARGIN_S", 300.0, "Refresh an OA access token this long before it expires."
+    )
+    sent_log_lookback_s: float = _setting(
+        "HOSO_SENT_LOG_LOOKBACK_S", 3600.0, "How far back the sent-log is read when a partition is assigned."
+    )
     dispatch_max_attempts: int = _setting(
         "HOSO_DISPATCH_MAX_ATTEMPTS", 6, "Attempts for a transient Zalo failure before it is dead-lettered."
+    )
+
+    # --- Ingest gateway (HTTP) ---------------------------------------------------------------
+    gateway_host: str = _setting(
+        "HOSO_GATEWAY_HOST", "127.0.0.1", "Interface the ingest gateway listens on (0.0.0.0 in containers)."
+    )
+    gateway_port: int = _setting("HOSO_GATEWAY_PORT", 18088, "Port of the ingest gateway (`hoso gateway`).")
+    gateway_keys_file: str = _setting(
+        "HOSO_GATEWAY_KEYS_FILE",
+        "",
+        "JSON file of agency API keys (sha256) and profiles. Empty: the shipped demo keys (docs/gateway.md).",
+    )
+    gateway_max_body_bytes: int = _setting(
+        "HOSO_GATEWAY_MAX_BODY_BYTES", 4_194_304, "Largest request body the gateway reads (bigger: 413)."
+    )
+    gateway_max_batch: int = _setting("HOSO_GATEWAY_MAX_BATCH", 500, "Most items in one gateway request (more: 413).")
+    gateway_read_timeout_s: float = _setting(
+        "HOSO_GATEWAY_READ_TIMEOUT_S", 15.0, "Time a client has to send its whole request body (slower: 408)."
+    )
+
+    # --- Citizens on Zalo: webhook receiver, chat, operator lookup ---------------------------
+    webhook_host: str = _setting(
+        "HOSO_WEBHOOK_HOST", "127.0.0.1", "Interface the Zalo webhook receiver listens on (0.0.0.0 in containers)."
+    )
+    webhook_port: int = _setting("HOSO_WEBHOOK_PORT", 18089, "Port of the Zalo webhook receiver (`hoso webhook`).")
+    zalo_app_id: str = _setting(
+        "HOSO_ZALO_APP_ID", "hoso-demo-app", "Zalo app id: the first part of the webhook signature (app_id variant)."
+    )
+    zalo_oa_secret_keys: str = _setting(
+        "HOSO_ZALO_OA_SECRET_KEYS",
+        "hoso-demo-oa-secret",
+        "Comma-separated OA secret keys accepted for webhook signatures (several during a rotation).",
+    )
+    webhook_signature_variants: str = _setting(
+        "HOSO_WEBHOOK_SIGNATURE_VARIANTS",
+        "app_id,oa_id",
+        "Which id opens the signed string, tried in order: app_id (Zalo's docs) and/or oa_id (some SDKs).",
+    )
+    operator_key: str = _setting(
+        "HOSO_OPERATOR_KEY", "", "Bearer key of the operator lookup API (/v1/dossiers/...). Empty: API refuses all."
+    )
+    streams_web_port: int = _setting(
+        "HOSO_STREAMS_WEB_PORT", 0, "Port of a Faust worker's web server and operator lookup API (0: off)."
+    )
+    streams_web_host: str = _setting(
+        "HOSO_STREAMS_WEB_HOST",
+        "127.0.0.1",
+        "Address a worker's web server binds and tells peers (pod IP in a cluster).",
     )
 
     # --- Simulator, metrics, logs ------------------------------------------------------------
@@ -150,6 +239,9 @@ class Settings:
             problems.append("HOSO_KAFKA_SECURITY_PROTOCOL must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
         if self.kafka_security_protocol.startswith("SASL") and not self.kafka_sasl_username:
             problems.append("HOSO_KAFKA_SASL_USERNAME is required with a SASL security protocol")
+        variants = [v.strip() for v in self.webhook_signature_variants.split(",") if v.strip()]
+        if not variants or any(v not in {"app_id", "oa_id"} for v in variants):
+            problems.append("HOSO_WEBHOOK_SIGNATURE_VARIANTS must list app_id and/or oa_id")
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             problems.append("HOSO_TOPIC_PREFIX must be a non-empty topic-safe name")
         if problems:

@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel
 
+from schemas.broadcast import Broadcast
 from schemas.dossier_event import DossierEvent
 from schemas.notification import Notification
 from schemas.subscription import Subscription
@@ -21,6 +22,7 @@ EXPORTED: dict[str, type[BaseModel]] = {
     "dossier-event.v1.schema.json": DossierEvent,
     "subscription.v1.schema.json": Subscription,
     "notification.v1.schema.json": Notification,
+    "broadcast.v1.schema.json": Broadcast,
 }
 
 

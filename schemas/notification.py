@@ -21,6 +21,13 @@ class Kind(StrEnum):
     SURVEY = "SURVEY"
 
 
+class ComplianceFlag(StrEnum):
+    """A one-time legal step that happened again: the law allows one supplement request and one extension."""
+
+    SECOND_SUPPLEMENT_REQUEST = "SECOND_SUPPLEMENT_REQUEST"
+    SECOND_EXTENSION = "SECOND_EXTENSION"
+
+
 class Priority(IntEnum):
     """Lower goes first: emergency alerts before dossier updates before survey invitations."""
 
@@ -69,6 +76,9 @@ class Notification(BaseModel):
     ma_ho_so: DossierCode | None = None
     event_id: str | None = None
     trang_thai: Status | None = None
+    flags: list[ComplianceFlag] = Field(default_factory=list)
+    """Rules the underlying event breaks (for agency dashboards; the citizen's message is unchanged)."""
+    broadcast_id: Annotated[str, StringConstraints(max_length=64)] | None = None
 
     @property
     def key(self) -> str:

@@ -43,8 +43,27 @@ class Topics:
     subscription_changes: TopicSpec
     notifications: TopicSpec
     delivery_failures: TopicSpec
+    notifications_retry_1: TopicSpec
+    notifications_retry_2: TopicSpec
+    notifications_retry_3: TopicSpec
+    notifications_deferred: TopicSpec
+    notifications_dead: TopicSpec
+    sent_log: TopicSpec
+    oa_tokens: TopicSpec
     dossier_state_changelog: TopicSpec
     followers_changelog: TopicSpec
+    # --- lifecycle rules and area alerts ---
+    broadcasts: TopicSpec
+    lifecycle_ticks: TopicSpec
+    dossier_hold_changelog: TopicSpec
+    # --- citizens on Zalo (webhook, chat, citizen tables) ---
+    zalo_events: TopicSpec
+    dossier_commands: TopicSpec
+    citizen_commands: TopicSpec
+    chat_seen_changelog: TopicSpec
+    citizen_contact_changelog: TopicSpec
+    citizen_dossiers_changelog: TopicSpec
+    zbs_delivery_changelog: TopicSpec
 
     def all(self) -> list[TopicSpec]:
         """Every topic, in declaration order."""
@@ -59,11 +78,31 @@ class Topics:
 # two cannot disagree.
 DOSSIER_STATE_TABLE = "dossier_state"
 FOLLOWERS_TABLE = "followers"
+# Per-dossier messages and events waiting for a time: reordering, flip collapse, quiet hours, survey.
+DOSSIER_HOLD_TABLE = "dossier_hold"
+# Citizens on Zalo: recent webhook ids per key (dedupe), contact and OA consent per citizen, the dossiers
+# each citizen follows (for "HUY" = stop all), ZBS delivery receipts by tracking id.
+CHAT_SEEN_TABLE = "chat_seen"
+CITIZEN_CONTACT_TABLE = "citizen_contact"
+CITIZEN_DOSSIERS_TABLE = "citizen_dossiers"
+ZBS_DELIVERY_TABLE = "zbs_delivery"
 
 
 def changelog_name(app_id: str, table: str) -> str:
     """The changelog topic Faust uses for ``table``."""
     return f"{app_id}-{table}-changelog"
+
+
+def _retry_tier(prefix: str, partitions: int, tier: int, delay: str) -> TopicSpec:
+    return TopicSpec(
+        name=f"{prefix}.notifications.retry-{tier}.v1",
+        partitions=partitions,
+        key="subscriber_id (pseudonymous)",
+        value="Notification (JSON); headers hoso-attempt, hoso-not-before, hoso-reason",
+        doc=f"Retry tier {tier}: transient Zalo failures wait about {delay} here, in Kafka, not in memory.",
+        personal_data=True,
+        retention_ms=7 * DAY_MS,
+    )
 
 
 def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
@@ -110,6 +149,45 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
             doc="Messages Zalo will never deliver to this person; an SMS or letter fallback can consume them.",
             personal_data=True,
         ),
+        notifications_retry_1=_retry_tier(prefix, partitions, 1, "seconds"),
+        notifications_retry_2=_retry_tier(prefix, partitions, 2, "a minute"),
+        notifications_retry_3=_retry_tier(prefix, partitions, 3, "ten minutes"),
+        notifications_deferred=TopicSpec(
+            name=f"{prefix}.notifications.deferred.v1",
+            partitions=partitions,
+            key="subscriber_id (pseudonymous)",
+            value="Notification (JSON); header hoso-not-before (epoch ms)",
+            doc="Messages held until a known time: the OA's quota reset (midnight) or the end of the night ban.",
+            personal_data=True,
+        ),
+        notifications_dead=TopicSpec(
+            name=f"{prefix}.notifications.dead.v1",
+            partitions=1,
+            key="subscriber_id (pseudonymous)",
+            value="DeadLetter: the original notification, the reason, attempts",
+            doc="Messages that kept failing transiently; inspect and replay with `hoso dlq list|replay`.",
+            personal_data=True,
+            retention_ms=90 * DAY_MS,
+        ),
+        sent_log=TopicSpec(
+            name=f"{prefix}.sent-log.v1",
+            partitions=partitions,
+            key="subscriber_id (same partition as the notification)",
+            value="{tracking_id, msg_id, oa_id, sent_at}",
+            doc="What Zalo accepted, so a record re-read after a crash is not sent twice.",
+            retention_ms=3 * DAY_MS,
+        ),
+        oa_tokens=TopicSpec(
+            name=f"{prefix}.oa-tokens.v1",
+            partitions=1,
+            key="oa_id",
+            value="{access_token, refresh_token, expires_at, version}",
+            doc="Latest OA token pair, written before it is used; survives restarts, shared by dispatchers.",
+            cleanup_policy="compact",
+            retention_ms=None,
+            personal_data=False,
+            configs={"min.compaction.lag.ms": "0"},
+        ),
         dossier_state_changelog=TopicSpec(
             name=changelog_name(app_id, DOSSIER_STATE_TABLE),
             partitions=partitions,
@@ -130,4 +208,105 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
             retention_ms=None,
             personal_data=True,
         ),
+        broadcasts=TopicSpec(
+            name=f"{prefix}.broadcasts.v1",
+            partitions=partitions,
+            key="broadcast_id; the same request is written to every partition",
+            value="Broadcast (JSON): an area alert request",
+            doc="Area alerts; one copy per partition so every worker fans out over its own table partitions.",
+            personal_data=False,
+        ),
+        lifecycle_ticks=TopicSpec(
+            name=f"{prefix}.lifecycle-ticks.v1",
+            partitions=partitions,
+            key="ma_ho_so (UTF-8)",
+            value="{kind: release|overdue, at: time}",
+            doc="Timers telling their own worker's agent that a dossier has something due (only agents write tables).",
+            retention_ms=DAY_MS,
+        ),
+        dossier_hold_changelog=TopicSpec(
+            name=changelog_name(app_id, DOSSIER_HOLD_TABLE),
+            partitions=partitions,
+            key="ma_ho_so",
+            value="Hold (JSON): events awaiting order, a low-value event, deferred messages, a survey due",
+            doc="Changelog of the table of what each dossier is waiting for (timers release it).",
+            cleanup_policy="compact",
+            retention_ms=None,
+            personal_data=True,
+        ),
+        **_citizen_topics(prefix, partitions, app_id),
     )
+
+
+def _citizen_topics(prefix: str, partitions: int, app_id: str) -> dict[str, TopicSpec]:
+    """Topics of the citizen chat flow; all share the dossier partition count (Faust tables write to them)."""
+
+    def changelog(table: str, key: str, value: str, doc: str, personal: bool) -> TopicSpec:
+        return TopicSpec(
+            name=changelog_name(app_id, table),
+            partitions=partitions,
+            key=key,
+            value=value,
+            doc=doc,
+            cleanup_policy="compact",
+            retention_ms=None,
+            personal_data=personal,
+        )
+
+    return {
+        "zalo_events": TopicSpec(
+            name=f"{prefix}.zalo-events.v1",
+            partitions=partitions,
+            key="subscriber_id of the Zalo user (pseudonymous); tracking_id for ZNS receipts",
+            value="ZaloEvent (JSON): Zalo's webhook payload as received, with its identity",
+            doc="Verified Zalo webhook calls (chat messages, follow/unfollow, shared info, ZNS receipts).",
+            personal_data=True,
+            retention_ms=7 * DAY_MS,
+        ),
+        "dossier_commands": TopicSpec(
+            name=f"{prefix}.dossier-commands.v1",
+            partitions=partitions,
+            key="ma_ho_so (UTF-8)",
+            value="DossierCommand (JSON): follow, look up or unfollow one dossier",
+            doc="Citizen chat requests re-keyed by dossier, so state and followers are read where they live.",
+            personal_data=True,
+            retention_ms=7 * DAY_MS,
+        ),
+        "citizen_commands": TopicSpec(
+            name=f"{prefix}.citizen-commands.v1",
+            partitions=partitions,
+            key="subscriber_id (pseudonymous)",
+            value="CitizenCommand (JSON): index a followed dossier, or stop all for one identity",
+            doc="Requests about one citizen identity (Zalo user or phone), keyed by its pseudonym.",
+            personal_data=False,
+            retention_ms=7 * DAY_MS,
+        ),
+        "chat_seen_changelog": changelog(
+            CHAT_SEEN_TABLE,
+            "zalo-events key",
+            "recent webhook event ids (JSON list)",
+            "Changelog of the table that makes Zalo's webhook retries harmless.",
+            False,
+        ),
+        "citizen_contact_changelog": changelog(
+            CITIZEN_CONTACT_TABLE,
+            "subscriber_id (z:…)",
+            "CitizenContact (JSON): Zalo user id, linked phone, follows the OA",
+            "Changelog of the table of how to reach a citizen and whether they follow the OA.",
+            True,
+        ),
+        "citizen_dossiers_changelog": changelog(
+            CITIZEN_DOSSIERS_TABLE,
+            "subscriber_id",
+            "dossier codes the identity follows (JSON list)",
+            "Changelog of the citizen → dossiers index used to stop all notifications at once.",
+            False,
+        ),
+        "zbs_delivery_changelog": changelog(
+            ZBS_DELIVERY_TABLE,
+            "tracking_id",
+            "delivery receipt (JSON): msg_id, delivery time",
+            "Changelog of the table of ZBS delivery receipts, by the tracking id the dispatcher sent.",
+            False,
+        ),
+    }

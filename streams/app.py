@@ -7,13 +7,17 @@ co-partitioned with the dossier and subscription topics, so every lookup is loca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import faust
 
 from hoso import kafka_clients, metrics
+from hoso.lag import start_lag_exporter
 from hoso.settings import Settings
+from schemas.common import now_vn
 from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, Topics, catalogue
 
 
@@ -27,6 +31,10 @@ class StreamsApp:
     agents: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
     channels: dict[str, faust.TopicT] = field(default_factory=dict)
+    clock: Callable[[], datetime] = now_vn
+    """Where agents and timers read the time (tests replace it instead of sleeping)."""
+    engine: Any = None
+    """The lifecycle rules engine (``streams.engine.Engine``), built once from settings and the catalogue."""
 
     def topic(self, name: str, partitions: int) -> faust.TopicT:
         """A raw-bytes topic handle (our codecs are orjson + pydantic, not Faust's), created once per name."""
@@ -51,7 +59,7 @@ class StreamsApp:
 
 def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
     """Create the Faust app for ``settings`` (one per process; the worker calls it once)."""
-    from streams import dossier_agents
+    from streams import broadcast_agents, chat_agents, chat_operator_api, dossier_agents, lifecycle_agents
 
     app = faust.App(
         settings.app_id,
@@ -67,7 +75,14 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
         broker_commit_interval=0.5,
         producer_linger=0.005,
         producer_acks=-1,
-        web_enabled=False,
+        web_enabled=settings.streams_web_port > 0,
+        web_port=settings.streams_web_port or 6066,
+        web_bind=settings.streams_web_host,
+        web_host=settings.streams_web_host,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
     )
@@ -77,6 +92,10 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
     ctx.table(DOSSIER_STATE_TABLE)
     ctx.table(FOLLOWERS_TABLE)
     dossier_agents.register(ctx)
+    lifecycle_agents.register(ctx)
+    broadcast_agents.register(ctx)
+    chat_agents.register(ctx)
+    chat_operator_api.register(ctx)
     return ctx
 
 
@@ -85,5 +104,8 @@ def run_worker(settings: Settings) -> None:
     (settings.state_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     streams = build(settings)
     metrics.serve(settings.metrics_port)
+    if settings.metrics_port:
+        sources = [streams.topics.dossier_events.name, streams.topics.subscription_changes.name]
+        start_lag_exporter(settings, settings.app_id, sources)
     worker = faust.Worker(streams.app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()

@@ -10,12 +10,12 @@ import faust
 
 from hoso import metrics
 from schemas import codec
-from schemas.common import now_vn
 from schemas.problems import Problem
 from schemas.subscription import Subscription
-from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
+from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
 from streams import followers as fol
 from streams.join import invalid_envelope, join, parse
+from streams.lifecycle_agents import commit, engine_for
 
 if TYPE_CHECKING:
     from streams.app import StreamsApp
@@ -29,32 +29,20 @@ def register(ctx: StreamsApp) -> None:
     P = settings.partitions
     dossier_events = ctx.topic(topics.dossier_events.name, P)
     subscription_changes = ctx.topic(topics.subscription_changes.name, P)
-    notifications = ctx.topic(topics.notifications.name, P)
     invalid = ctx.topic(topics.dossier_events_invalid.name, topics.dossier_events_invalid.partitions)
     state_table = ctx.table(DOSSIER_STATE_TABLE)
     followers_table = ctx.table(FOLLOWERS_TABLE)
+    hold_table = ctx.table(DOSSIER_HOLD_TABLE)
+    engine = engine_for(ctx)
 
     async def join_one(key: bytes | None, value: bytes | None, now: datetime) -> list[Problem]:
         event, problems = parse(key, value)
         if event is None:
             return problems
         assert key is not None
-        result = join(
-            event,
-            state_table.get(key),
-            followers_table.get(key),
-            pseudonym_key=settings.pseudonym_key,
-            oa_id=settings.default_oa_id,
-            now=now,
-        )
-        metrics.EVENTS.labels(result.outcome, result.agency).inc()
-        if result.state is not None:
-            state_table[key] = result.state.to_bytes()
-        if result.followers is not None:
-            followers_table[key] = fol.encode(result.followers)
-        for n in result.notifications:
-            await notifications.send(key=n.key.encode(), value=codec.dumps(n), force=True)
-            metrics.NOTIFICATIONS_EMITTED.labels(n.trang_thai or "none", n.kind.value).inc()
+        out = join(engine, event, state_table.get(key), hold_table.get(key), followers_table.get(key), now)
+        metrics.EVENTS.labels(out.verdict or "applied", event.source_system).inc()
+        await commit(ctx, key, out, agency=event.source_system)
         return []
 
     @ctx.app.agent(dossier_events, name="join_dossier_events")
@@ -62,7 +50,7 @@ def register(ctx: StreamsApp) -> None:
         """Dedupe and apply each dossier event, update followers, emit one notification per follower."""
         async for record in stream.events():
             key, value, msg = record.key, record.value, record.message
-            now = now_vn()
+            now = ctx.clock()
             try:
                 problems = await join_one(key, value, now)
             except Exception as exc:  # a bug must not skip a record: park it with the error, keep going

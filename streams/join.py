@@ -7,7 +7,6 @@ citizen is told can be tested without a broker, and the same code runs under Fau
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
@@ -15,23 +14,11 @@ import orjson
 from schemas.codec import decode_event
 from schemas.common import iso_vn
 from schemas.dossier_event import DossierEvent
-from schemas.notification import Notification
 from schemas.problems import Problem
 from streams import followers as fol
-from streams.lifecycle import DossierState, Verdict, advance, judge
-from streams.notify import notifications_for
-
-
-@dataclass
-class JoinResult:
-    """What processing one record produced; the agent writes exactly this back to Kafka."""
-
-    outcome: str
-    agency: str = "unknown"
-    state: DossierState | None = None
-    followers: fol.Followers | None = None
-    notifications: list[Notification] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+from streams.engine import Engine, Outcome
+from streams.hold import Hold
+from streams.lifecycle import DossierState
 
 
 def parse(key: bytes | None, value: bytes | None) -> tuple[DossierEvent | None, list[Problem]]:
@@ -48,31 +35,24 @@ def parse(key: bytes | None, value: bytes | None) -> tuple[DossierEvent | None, 
 
 
 def join(
+    engine: Engine,
     event: DossierEvent,
     state_raw: bytes | None,
+    hold_raw: bytes | None,
     followers_raw: bytes | None,
-    *,
-    pseudonym_key: str,
-    oa_id: str,
     now: datetime,
-) -> JoinResult:
-    """Apply one valid event: dedupe, update state and followers, render notifications."""
-    agency = event.source_system
-    state = DossierState.from_bytes(state_raw)
-    verdict = judge(state, event)
-    if verdict is not Verdict.APPLY:
-        return JoinResult(outcome=verdict.value, agency=agency)
-    current = fol.decode(followers_raw)
-    updated = current
-    for change in fol.consent_changes(event, pseudonym_key):
-        updated = fol.apply(updated, change)
-    return JoinResult(
-        outcome=Verdict.APPLY.value,
-        agency=agency,
-        state=advance(state, event),
-        followers=updated if updated != current else None,
-        notifications=notifications_for(event, updated, oa_id=oa_id, now=now),
+) -> Outcome:
+    """Apply one valid event to the dossier's table values: order, dedupe, rules, rendered notifications."""
+    return engine.receive(
+        DossierState.from_bytes(state_raw), Hold.from_bytes(hold_raw), fol.decode(followers_raw), event, now
     )
+
+
+def release(
+    engine: Engine, state_raw: bytes | None, hold_raw: bytes | None, followers_raw: bytes | None, now: datetime
+) -> Outcome:
+    """Release what the dossier holds that is due at ``now`` (called for a timer's tick)."""
+    return engine.tick(DossierState.from_bytes(state_raw), Hold.from_bytes(hold_raw), fol.decode(followers_raw), now)
 
 
 def invalid_envelope(

@@ -7,13 +7,15 @@ Events carry a per-dossier ``sequence``: only an event beyond the last applied o
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import orjson
 
 from schemas.dossier_event import DossierEvent, Status
+from schemas.notification import ComplianceFlag
 
 SEEN_IDS_KEPT = 16
 
@@ -46,6 +48,27 @@ class DossierState:
     extensions: int
     updated_at: str
     seen: list[str] = field(default_factory=list)
+    source_system: str = "unknown"
+    overdue_since: str | None = None
+    """Set when the appointment date passed with processing unfinished (the internal OVERDUE state)."""
+    last_low_value_at: str | None = None
+    """occurred_at of the last announced IN_PROCESS / TRANSFERRED event (the throttle's reference)."""
+    survey_invited: bool = False
+    """A survey invitation went out (ours or the agency's); there is only one per dossier."""
+
+    def flags_for(self, event: DossierEvent) -> list[ComplianceFlag]:
+        """One-time steps this (just applied) event repeats: a second supplement request or extension."""
+        d = event.data
+        flags = []
+        if d.trang_thai is Status.SUPPLEMENT_REQUESTED and (
+            self.supplement_requests > 1 or (d.bo_sung is not None and d.bo_sung.lan_thu > 1)
+        ):
+            flags.append(ComplianceFlag.SECOND_SUPPLEMENT_REQUEST)
+        if d.trang_thai is Status.DUE_DATE_EXTENDED and (
+            self.extensions > 1 or (d.gia_han is not None and d.gia_han.lan_thu > 1)
+        ):
+            flags.append(ComplianceFlag.SECOND_EXTENSION)
+        return flags
 
     def to_bytes(self) -> bytes:
         """Serialised form stored in the Faust table."""
@@ -101,4 +124,18 @@ def advance(state: DossierState | None, event: DossierEvent) -> DossierState:
         extensions=extensions,
         updated_at=event.occurred_at.isoformat(),
         seen=seen,
+        source_system=event.source_system,
+        # A new appointment date restarts the clock; otherwise an overdue dossier stays overdue.
+        overdue_since=None if d.trang_thai is Status.DUE_DATE_EXTENDED or state is None else state.overdue_since,
+        last_low_value_at=state.last_low_value_at if state else None,
+        survey_invited=state.survey_invited if state else False,
     )
+
+
+def overdue(state: DossierState, now: datetime, finished: frozenset[Status]) -> DossierState | None:
+    """The state with OVERDUE raised if its appointment date passed unfinished and it was not raised yet."""
+    if state.overdue_since or not state.ngay_hen_tra or Status(state.trang_thai) in finished:
+        return None
+    if datetime.fromisoformat(state.ngay_hen_tra) >= now:
+        return None
+    return replace(state, overdue_since=now.isoformat())

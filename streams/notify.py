@@ -2,39 +2,81 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from schemas.dossier_event import DossierEvent, Status
-from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel, tracking_id_for
+from schemas.broadcast import Broadcast
+from schemas.dossier_event import STATUS_LABEL_VI, DossierEvent, Status
+from schemas.notification import (
+    Addressee,
+    ComplianceFlag,
+    Kind,
+    Notification,
+    Priority,
+    SendChannel,
+    tracking_id_for,
+)
 from streams import render
+from streams.catalogue import ALERT, Catalogue
 from streams.followers import Followers
 
 # Statuses a citizen is told about. SUBMITTED is confirmed by the portal itself; OVERDUE is internal
 # (it must be followed by an apology, DUE_DATE_EXTENDED); SURVEY_SUBMITTED is the citizen's own act.
 NOTIFY: frozenset[Status] = frozenset(Status) - {Status.SUBMITTED, Status.OVERDUE, Status.SURVEY_SUBMITTED}
 
+SURVEY_SUFFIX = ":survey"
+"""Our own survey invitation is a message about the RESULT_RETURNED event, told apart by this suffix."""
+
 
 def template_id(status: Status) -> str:
-    """The default ZNS template of a status (a catalogue per OA replaces this in production)."""
+    """The default ZNS template id of a status (what the packaged catalogue uses)."""
     return f"hoso-{status.value.lower().replace('_', '-')}"
 
 
-def notifications_for(event: DossierEvent, followers: Followers, *, oa_id: str, now: datetime) -> list[Notification]:
-    """One Notification per follower for a notifiable event, in a stable (subscriber id) order."""
+def survey_event(returned: DossierEvent) -> DossierEvent:
+    """The RESULT_RETURNED event seen as a survey invitation (the link: the agency's, else its lookup page)."""
+    data = returned.data.model_copy(
+        update={
+            "trang_thai": Status.SURVEY_INVITED,
+            "trang_thai_label_vi": STATUS_LABEL_VI[Status.SURVEY_INVITED],
+            "danh_gia_url": returned.data.danh_gia_url or returned.data.tra_cuu_url,
+            "noi_dung_hien_thi": None,
+        }
+    )
+    return returned.model_copy(update={"data": data, "event_type": Status.SURVEY_INVITED})
+
+
+def notifications_for(
+    event: DossierEvent,
+    followers: Followers,
+    *,
+    oa_id: str,
+    now: datetime,
+    catalogue: Catalogue,
+    flags: Iterable[ComplianceFlag] = (),
+    message_id: str | None = None,
+) -> list[Notification]:
+    """One Notification per follower for a notifiable event, in a stable (subscriber id) order.
+
+    ``message_id`` replaces the event id in tracking ids when one event yields a second message (the survey).
+    """
     status = event.data.trang_thai
     if status not in NOTIFY:
         return []
     kind = Kind.SURVEY if status is Status.SURVEY_INVITED else Kind.DOSSIER_UPDATE
     priority = Priority.SURVEY if kind is Kind.SURVEY else Priority.DOSSIER
+    template = catalogue.template(oa_id, status.value)
+    about = message_id or str(event.event_id)
     out = []
     for sid in sorted(followers):
         f = followers[sid]
         name = f.get("ho_ten_hien_thi")
         phone = f.get("phone")
         channel = SendChannel.ZBS_PHONE if phone else SendChannel.OA_TEXT
+        zbs = channel is SendChannel.ZBS_PHONE
         out.append(
             Notification(
-                tracking_id=tracking_id_for(str(event.event_id), sid),
+                tracking_id=tracking_id_for(about, sid),
                 kind=kind,
                 priority=priority,
                 created_at=now,
@@ -42,12 +84,45 @@ def notifications_for(event: DossierEvent, followers: Followers, *, oa_id: str, 
                 oa_id=oa_id,
                 channel=channel,
                 to=Addressee(subscriber_id=sid, phone=phone, zalo_user_id=f.get("zalo_user_id"), ho_ten_hien_thi=name),
-                template_id=template_id(status) if channel is SendChannel.ZBS_PHONE else None,
-                template_data=render.template_data(event, name) if channel is SendChannel.ZBS_PHONE else {},
+                template_id=template.template_id if zbs else None,
+                template_data=template.data(render.values(event, name)) if zbs else {},
                 text=render.text(event, name),
                 ma_ho_so=event.data.ma_ho_so,
                 event_id=str(event.event_id),
                 trang_thai=status,
+                flags=list(flags),
             )
         )
     return out
+
+
+def alert_for(
+    broadcast: Broadcast, subscriber_id: str, follower: dict, *, oa_id: str, now: datetime, catalogue: Catalogue
+) -> Notification:
+    """The area alert for one follower: emergency lane, tracking id fixed by (broadcast, person)."""
+    name = follower.get("ho_ten_hien_thi")
+    phone = follower.get("phone")
+    channel = SendChannel.ZBS_PHONE if phone else SendChannel.OA_TEXT
+    template_id_, data = None, {}
+    if channel is SendChannel.ZBS_PHONE:
+        if broadcast.template_id:
+            template_id_, data = broadcast.template_id, dict(broadcast.template_data)
+        else:
+            template = catalogue.template(oa_id, ALERT)
+            template_id_, data = template.template_id, template.data(render.alert_values(broadcast, name))
+    return Notification(
+        tracking_id=tracking_id_for(f"broadcast:{broadcast.broadcast_id}", subscriber_id),
+        kind=Kind.ALERT,
+        priority=Priority.EMERGENCY,
+        created_at=now,
+        occurred_at=broadcast.issued_at,
+        oa_id=oa_id,
+        channel=channel,
+        to=Addressee(
+            subscriber_id=subscriber_id, phone=phone, zalo_user_id=follower.get("zalo_user_id"), ho_ten_hien_thi=name
+        ),
+        template_id=template_id_,
+        template_data=data,
+        text=broadcast.text,
+        broadcast_id=broadcast.broadcast_id,
+    )

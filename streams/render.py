@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 
+from schemas.broadcast import Broadcast
 from schemas.common import VN_TZ
 from schemas.dossier_event import DossierEvent, Status
 
@@ -105,10 +106,10 @@ def detail(event: DossierEvent) -> str:
     return d.trang_thai_label_vi
 
 
-def template_data(event: DossierEvent, name: str | None) -> dict[str, str]:
-    """ZNS parameters of the dossier-update templates, each within its typed limit."""
+def values(event: DossierEvent, name: str | None) -> dict[str, str]:
+    """Every value a template parameter may take (the catalogue maps parameter names onto these)."""
     d = event.data
-    values = {
+    return {
         "ten_nguoi_dan": name or "Ông/Bà",
         "ma_ho_so": d.ma_ho_so,
         "trang_thai": SHORT_STATUS[d.trang_thai],
@@ -116,7 +117,23 @@ def template_data(event: DossierEvent, name: str | None) -> dict[str, str]:
         "ngay_hen_tra": vn_date(d.gia_han.ngay_hen_tra_moi if d.gia_han else d.ngay_hen_tra),
         "noi_dung": d.noi_dung_hien_thi or detail(event),
     }
-    return {k: fit(v, LIMITS[k]) for k, v in values.items()}
+
+
+def template_data(event: DossierEvent, name: str | None) -> dict[str, str]:
+    """ZNS parameters of the standard dossier-update template, each within its typed limit."""
+    return {k: fit(v, LIMITS[k]) for k, v in values(event, name).items()}
+
+
+def alert_values(broadcast: Broadcast, name: str | None) -> dict[str, str]:
+    """Values for an area-alert template: the alert text is the content paragraph."""
+    return {
+        "ten_nguoi_dan": name or "Ông/Bà",
+        "ma_ho_so": "",
+        "trang_thai": "Cảnh báo khẩn cấp",
+        "don_vi": broadcast.issued_by,
+        "ngay_hen_tra": vn_date(broadcast.issued_at),
+        "noi_dung": broadcast.text,
+    }
 
 
 def text(event: DossierEvent, name: str | None) -> str:

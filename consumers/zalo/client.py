@@ -23,11 +23,29 @@ from hoso.errors import (
 )
 
 ZBS_TEMPLATE = "/message/template"
+ZBS_TEMPLATE_HASHED = "/message/template/hashphone"
+ZBS_QUOTA = "/message/quota"
+ZBS_STATUS = "/message/status"
 OA_TEXT = "/v3.0/oa/message/cs"
+OA_TEMPLATE = "/v3.0/oa/message/template"
+OAUTH_TOKEN = "/v4/oa/access_token"  # noqa: S105 - a URL path
 
 
 class TokenRejected(RetryableDelivery):
     """The access token was refused (-124/-216/-220): refresh it, then retry once."""
+
+
+class TokenRefreshFailed(OAConfigurationError):
+    """Zalo refused the refresh token (-140xx): an OA admin must grant access again."""
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """A fresh access/refresh token pair; ``expires_in`` seconds from when it was issued."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: float
 
 
 @dataclass(frozen=True)
@@ -47,12 +65,14 @@ class ZaloClient:
         *,
         zbs_url: str,
         oa_url: str,
+        oauth_url: str = "https://oauth.zaloapp.com",
         timeout: float = 10.0,
         max_connections: int = 64,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._zbs_url = zbs_url.rstrip("/")
         self._oa_url = oa_url.rstrip("/")
+        self._oauth_url = oauth_url.rstrip("/")
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
 
@@ -73,6 +93,65 @@ class ZaloClient:
             remaining_quota=_int_or_none(quota.get("remainingQuota")),
             daily_quota=_int_or_none(quota.get("dailyQuota")),
         )
+
+    async def send_template_hashed(
+        self, token: str, *, phone_hash: str, template_id: str, template_data: dict[str, str], tracking_id: str
+    ) -> Accepted:
+        """Send a ZBS template to the SHA-256 of a ``84…`` number (the phone itself never leaves hoso)."""
+        body = {
+            "hash_phone": phone_hash,
+            "template_id": template_id,
+            "template_data": template_data,
+            "tracking_id": tracking_id,
+        }
+        data = await self._post(self._zbs_url + ZBS_TEMPLATE_HASHED, token, body)
+        quota = data.get("quota") or {}
+        return Accepted(
+            msg_id=str(data.get("msg_id", "")),
+            remaining_quota=_int_or_none(quota.get("remainingQuota")),
+            daily_quota=_int_or_none(quota.get("dailyQuota")),
+        )
+
+    async def send_template_to_user(
+        self, token: str, *, user_id: str, template_id: str, template_data: dict[str, str]
+    ) -> Accepted:
+        """Send a ZBS template to an OA follower by user id (cheaper; no tracking id on this channel)."""
+        body = {"user_id": user_id, "template_id": template_id, "template_data": template_data}
+        data = await self._post(self._oa_url + OA_TEMPLATE, token, body)
+        return Accepted(msg_id=str(data.get("message_id", "")))
+
+    async def quota(self, token: str) -> dict[str, Any]:
+        """The OA's ZBS quota as Zalo reports it."""
+        return await self._get(self._zbs_url + ZBS_QUOTA, token, {})
+
+    async def message_status(self, token: str, message_id: str) -> dict[str, Any]:
+        """Delivery status of a ZBS message (-1 unknown, 0 sent, 1 delivered)."""
+        return await self._get(self._zbs_url + ZBS_STATUS, token, {"message_id": message_id})
+
+    async def refresh(self, *, app_id: str, secret_key: str, refresh_token: str) -> TokenPair:
+        """Exchange a (single-use) refresh token for a new pair; the caller must store the pair before use."""
+        try:
+            response = await self._http.post(
+                self._oauth_url + OAUTH_TOKEN,
+                data={"app_id": app_id, "refresh_token": refresh_token, "grant_type": "refresh_token"},
+                headers={"secret_key": secret_key},
+            )
+        except httpx.TransportError as exc:
+            raise RetryableDelivery(f"token refresh: network: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise RetryableDelivery(f"token refresh: HTTP {response.status_code}")
+        try:
+            payload = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise RetryableDelivery("token refresh: response is not JSON") from exc
+        if "access_token" in payload and "refresh_token" in payload:
+            return TokenPair(
+                access_token=str(payload["access_token"]),
+                refresh_token=str(payload["refresh_token"]),
+                expires_in=float(payload.get("expires_in", 90000)),
+            )
+        code = int(payload.get("error", -14000))
+        raise TokenRefreshFailed(f"token refresh refused: Zalo error {code}: {payload.get('message', '')}", code=code)
 
     async def send_text(self, token: str, *, user_id: str, text: str) -> Accepted:
         """Send OA consultation text to a follower who interacted recently."""

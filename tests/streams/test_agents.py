@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import orjson
 import pytest
 from faust.types import TP, RecordMetadata
 
+from hoso import metrics
 from hoso.settings import Settings
 from streams.app import build
+from streams.lifecycle_agents import tick_record
 from tests.factories import DOSSIER, event
+from tests.streams.engine_helpers import DAY
 
 
 class RecordingProducer:
@@ -33,6 +37,7 @@ class RecordingProducer:
 @pytest.fixture
 def streams(tmp_path):
     app = build(Settings.from_env({"HOSO_STATE_DIR": str(tmp_path)}), store="memory://")
+    app.clock = lambda: DAY  # daytime, so quiet hours do not defer what these tests look at
     producer = RecordingProducer()
 
     async def fake_producer() -> RecordingProducer:
@@ -66,13 +71,62 @@ async def test_duplicate_and_stale_events_are_not_announced_again(streams):
     first = event("RECEIVED", sequence=1)
     async with app.agents["join_dossier_events"].test_context() as ctx:
         await put(ctx, first)
-        await put(ctx, event("TRANSFERRED", sequence=3))
+        await put(ctx, event("RESULT_READY", sequence=2))
         await put(ctx, first)  # redelivered
-        await put(ctx, event("IN_PROCESS", sequence=2))  # arrives late
+        await put(ctx, event("PAID", sequence=2))  # another event claiming an applied sequence
     statuses = [orjson.loads(v)["trang_thai"] for _, v in producer.on(app.topics.notifications.name)]
-    assert statuses == ["RECEIVED", "TRANSFERRED"]
+    assert statuses == ["RECEIVED", "RESULT_READY"]
     state = orjson.loads(app.tables["dossier_state"][DOSSIER.encode()])
-    assert state["sequence"] == 3 and state["trang_thai"] == "TRANSFERRED"
+    assert state["sequence"] == 2 and state["trang_thai"] == "RESULT_READY"
+
+
+async def test_a_late_event_within_the_hold_is_applied_in_sequence_order(streams):
+    app, producer = streams
+    async with app.agents["join_dossier_events"].test_context() as ctx:
+        await put(ctx, event("RECEIVED", sequence=1))
+        await put(ctx, event("RESULT_READY", sequence=3))
+        await put(ctx, event("PAYMENT_REQUESTED", sequence=2))  # arrives late, fills the gap
+    statuses = [orjson.loads(v)["trang_thai"] for _, v in producer.on(app.topics.notifications.name)]
+    assert statuses == ["RECEIVED", "PAYMENT_REQUESTED", "RESULT_READY"]
+
+
+async def test_a_tick_releases_a_held_low_value_message_and_empties_the_hold(streams):
+    app, producer = streams
+    async with app.agents["join_dossier_events"].test_context() as ctx:
+        await put(ctx, event("TRANSFERRED", sequence=1))
+    assert producer.on(app.topics.notifications.name) == []
+    assert DOSSIER.encode() in app.tables["dossier_hold"]
+    async with app.agents["apply_lifecycle_ticks"].test_context() as ticks:
+        await ticks.put(key=DOSSIER.encode(), value=tick_record("release", DAY + timedelta(minutes=1)))
+    statuses = [orjson.loads(v)["trang_thai"] for _, v in producer.on(app.topics.notifications.name)]
+    assert statuses == ["TRANSFERRED"]
+    assert DOSSIER.encode() not in app.tables["dossier_hold"]
+
+
+async def test_quiet_hours_defer_to_seven_in_the_morning(streams):
+    app, producer = streams
+    app.clock = lambda: DAY.replace(hour=23)
+    async with app.agents["join_dossier_events"].test_context() as ctx:
+        await put(ctx, event("RECEIVED", sequence=1))
+    assert producer.on(app.topics.notifications.name) == []
+    async with app.agents["apply_lifecycle_ticks"].test_context() as ticks:
+        await ticks.put(key=DOSSIER.encode(), value=tick_record("release", DAY.replace(hour=23, minute=30)))
+        assert producer.on(app.topics.notifications.name) == []
+        await ticks.put(key=DOSSIER.encode(), value=tick_record("release", (DAY + timedelta(days=1)).replace(hour=7)))
+    assert len(producer.on(app.topics.notifications.name)) == 1
+
+
+async def test_an_overdue_tick_raises_the_internal_overdue_state_once(streams):
+    app, _producer = streams
+    async with app.agents["join_dossier_events"].test_context() as ctx:
+        await put(ctx, event("RECEIVED", sequence=1))  # appointment 2026-12-05 17:00
+    before = metrics.OVERDUE_DOSSIERS.labels("000.00.49.H22")._value.get()
+    async with app.agents["apply_lifecycle_ticks"].test_context() as ticks:
+        for _ in range(2):
+            await ticks.put(key=DOSSIER.encode(), value=tick_record("overdue", DAY + timedelta(days=7)))
+    state = orjson.loads(app.tables["dossier_state"][DOSSIER.encode()])
+    assert state["overdue_since"]
+    assert metrics.OVERDUE_DOSSIERS.labels("000.00.49.H22")._value.get() == before + 1
 
 
 async def test_withdrawn_consent_stops_messages(streams):

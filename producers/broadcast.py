@@ -1,0 +1,69 @@
+"""Publishes an area alert to every partition of ``broadcasts.v1``, so every streams worker fans it out.
+
+One copy per partition is what makes the fan-out parallel: partition *p* is read by the worker that owns
+partition *p* of the followers table, and selects recipients there only. A copy missing from one partition
+would silently skip a slice of the area, so the publish waits for every acknowledgement and raises
+``PublishError`` otherwise; re-publishing the same ``broadcast_id`` is harmless (tracking ids repeat).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from hoso import metrics
+from hoso.errors import InvalidRecord, PublishError
+from schemas.broadcast import Broadcast
+from schemas.codec import dumps, validate
+from schemas.topics import Topics
+
+
+@dataclass(frozen=True)
+class BroadcastReceipt:
+    """Where the request was written: one offset per partition."""
+
+    broadcast_id: str
+    topic: str
+    offsets: dict[int, int]
+
+
+def publish_broadcast(
+    client_config: Mapping[str, Any], topics: Topics, broadcast: Broadcast | dict[str, Any], timeout: float = 30.0
+) -> BroadcastReceipt:
+    """Validate ``broadcast`` and write it to every partition of the broadcasts topic, durably."""
+    if not isinstance(broadcast, Broadcast):
+        model, problems = validate(Broadcast, broadcast)
+        if model is None:
+            raise InvalidRecord(problems)
+        broadcast = model
+    spec = topics.broadcasts
+    key, value = broadcast.broadcast_id.encode(), dumps(broadcast)
+    try:
+        producer = KafkaProducer(**client_config, acks="all", enable_idempotence=True, client_id="hoso-broadcast")
+    except KafkaError as exc:
+        raise PublishError(f"cannot connect to Kafka: {exc}") from exc
+    try:
+        actual = producer.partitions_for(spec.name)
+        if actual is None or len(actual) != spec.partitions:
+            found = "missing" if actual is None else f"{len(actual)} partitions"
+            raise PublishError(
+                f"{spec.name} is {found}; it needs {spec.partitions} (the dossier partition count): "
+                "run `hoso topics create`"
+            )
+        futures = {p: producer.send(spec.name, key=key, value=value, partition=p) for p in range(spec.partitions)}
+        producer.flush(timeout=timeout)
+        offsets = {}
+        for p, fut in futures.items():
+            if not fut.is_done or fut.failed():
+                raise PublishError(f"broadcast {broadcast.broadcast_id}: partition {p} not acknowledged")
+            offsets[p] = fut.value.offset
+    except KafkaError as exc:
+        raise PublishError(f"broadcast {broadcast.broadcast_id} not written: {exc}") from exc
+    finally:
+        producer.close(timeout=5)
+    metrics.BROADCASTS.labels(broadcast.area_level.value.lower()).inc()
+    return BroadcastReceipt(broadcast_id=broadcast.broadcast_id, topic=spec.name, offsets=offsets)

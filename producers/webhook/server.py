@@ -1,0 +1,164 @@
+"""The Zalo webhook receiver: verify, publish durably, then answer 200 (within Zalo's 2 seconds).
+
+``POST /zalo/webhook`` reads the raw body, checks ``X-ZEvent-Signature`` (signature.py) and refuses unsigned or
+forged calls with 401 before anything is parsed further or published. An accepted call is written to
+``zalo-events.v1`` by an idempotent producer with ``acks=all`` and the answer waits for that acknowledgement:
+a 200 means the event is in Kafka. If Kafka does not acknowledge in time the answer is 503 and Zalo retries.
+Retries of an already accepted call are answered 200 from a bounded cache without a second write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from hoso import kafka_clients, metrics
+from hoso.settings import Settings
+from producers.webhook.events import build_event, record_key
+from producers.webhook.recent import RecentIds
+from producers.webhook.signature import SignatureConfig, verify
+from schemas.codec import dumps
+from schemas.common import now_vn
+from schemas.topics import catalogue
+
+log = logging.getLogger("hoso.webhook")
+
+PATH = "/zalo/webhook"
+MAX_BODY_BYTES = 1_000_000
+PUBLISH_TIMEOUT_S = 1.5
+
+
+def _json(status: int, **body: Any) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
+
+
+class WebhookReceiver:
+    """One receiver process: an aiohttp app with its own Kafka producer."""
+
+    def __init__(self, settings: Settings, *, recent_capacity: int = 10_000) -> None:
+        self.settings = settings
+        self.topic = catalogue(settings.topic_prefix, settings.partitions, settings.app_id).zalo_events.name
+        self.signatures = SignatureConfig.from_settings(settings)
+        self.recent = RecentIds(recent_capacity)
+        self._producer: AIOKafkaProducer | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def app(self) -> web.Application:
+        """The aiohttp application (routes only; the producer is started by ``start``)."""
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_post(PATH, self.handle)
+        app.router.add_get("/healthz", self.health)
+        return app
+
+    async def health(self, _request: web.Request) -> web.Response:
+        """Liveness: the process answers and its producer is started."""
+        return _json(200 if self._producer is not None else 503, ok=self._producer is not None)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Verify, publish, answer."""
+        started = time.perf_counter()
+        response, outcome = await self._handle(request)
+        metrics.WEBHOOK_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+        return response
+
+    async def _handle(self, request: web.Request) -> tuple[web.Response, str]:
+        zns = request.headers.get("X-ZEvent-Server", "").strip().upper() == "ZNS"
+        server = "ZNS" if zns else "OA"
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            metrics.WEBHOOK_REQUESTS.labels("malformed", "none", server).inc()
+            return _json(413, error="body too large"), "malformed"
+        header = request.headers.get("X-ZEvent-Signature")
+        if not header:
+            metrics.WEBHOOK_REQUESTS.labels("unsigned", "none", server).inc()
+            return _json(401, error="missing X-ZEvent-Signature"), "unsigned"
+        try:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            payload = None
+        timestamp = payload.get("timestamp") if isinstance(payload, dict) else None
+        variant = (
+            verify(self.signatures, raw, header, str(timestamp))
+            if isinstance(payload, dict) and isinstance(timestamp, str | int) and not isinstance(timestamp, bool)
+            else None
+        )
+        if variant is None or not isinstance(payload, dict):
+            metrics.WEBHOOK_REQUESTS.labels("forged", "none", server).inc()
+            return _json(401, error="bad signature"), "forged"
+        event = build_event(payload, raw, zns=zns, variant=variant, received_at=now_vn())
+        if event.event_id in self.recent:
+            metrics.WEBHOOK_REQUESTS.labels("duplicate", variant, server).inc()
+            return _json(200, ok=True, duplicate=True), "duplicate"
+        try:
+            await self._publish(record_key(event, self.settings.pseudonym_key), dumps(event))
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("webhook event not acknowledged by Kafka (%s); Zalo will retry", type(exc).__name__)
+            metrics.WEBHOOK_REQUESTS.labels("publish_failed", variant, server).inc()
+            return _json(503, error="not stored, retry later"), "publish_failed"
+        self.recent.add(event.event_id)
+        metrics.WEBHOOK_REQUESTS.labels("accepted", variant, server).inc()
+        return _json(200, ok=True), "accepted"
+
+    async def _publish(self, key: bytes, value: bytes) -> None:
+        if self._producer is None:
+            raise KafkaError("producer not started")
+        async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+            await self._producer.send_and_wait(self.topic, key=key, value=value)
+
+    async def start(self, host: str | None = None, port: int | None = None) -> str:
+        """Start the producer and the HTTP server; returns the webhook URL."""
+        self._producer = AIOKafkaProducer(
+            **kafka_clients.aiokafka(self.settings),
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=1,
+            client_id="hoso-webhook",
+        )
+        await self._producer.start()
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        bind = host if host is not None else self.settings.webhook_host
+        site = web.TCPSite(self._runner, bind, self.settings.webhook_port if port is None else port)
+        await site.start()
+        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        self.port = int(sockets[0].getsockname()[1]) if sockets else 0
+        log.info("zalo webhook receiver on %s:%s%s publishing to %s", bind, self.port, PATH, self.topic)
+        return f"http://{'127.0.0.1' if bind in ('0.0.0.0', '') else bind}:{self.port}{PATH}"
+
+    async def stop(self) -> None:
+        """Stop answering, then flush and close the producer."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+
+def run_webhook(settings: Settings) -> None:
+    """Run the receiver until SIGTERM / SIGINT (``hoso webhook``)."""
+
+    async def main() -> None:
+        receiver = WebhookReceiver(settings)
+        metrics.serve(settings.metrics_port)
+        await receiver.start()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        try:
+            await stopping.wait()
+        finally:
+            await receiver.stop()
+
+    asyncio.run(main())

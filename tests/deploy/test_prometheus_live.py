@@ -1,0 +1,328 @@
+"""A real Prometheus scrapes the processes of `hoso demo --keep-running`; its HTTP API shows the key series moving.
+
+One demo (20 dossiers, with injected Zalo 5xx and rate-limit faults so retries happen) and one Prometheus
+(1 s scrape interval) are shared by the tests of this module. Families that no code sets yet are listed in
+``PENDING_FAMILIES`` and expected to fail, strictly: when one starts to show up, its xfail turns into a
+failure that asks for it to be moved to the checked list.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import orjson
+import pytest
+from prometheus_client import REGISTRY
+
+import hoso.metrics  # noqa: F401  (registers every hoso family in the default registry)
+from hoso.processes import free_port
+from tests.deploy.tools import require_tool
+
+pytestmark = pytest.mark.e2e
+
+PARTITIONS = 4
+STACK_UP = re.compile(r"stack is up \(Ctrl-C to stop\): (\{.*\})")
+
+
+@dataclass
+class Live:
+    """The running demo and the Prometheus scraping it."""
+
+    prom_url: str
+    stack: dict
+    summary: dict
+    http: httpx.Client
+
+    def query(self, promql: str) -> list[dict]:
+        """Instant query; the result vector."""
+        body = self.http.get(f"{self.prom_url}/api/v1/query", params={"query": promql}).json()
+        assert body["status"] == "success", body
+        return body["data"]["result"]
+
+    def value(self, promql: str) -> float | None:
+        """The single value of a scalar-like query, or None when it returns nothing."""
+        result = self.query(promql)
+        assert len(result) <= 1, f"{promql} returned {len(result)} series"
+        return float(result[0]["value"][1]) if result else None
+
+    def wait_for(self, promql: str, ok: Callable[[float | None], bool], timeout: float = 30) -> float | None:
+        """Poll ``promql`` until ``ok(value)`` or the timeout; returns the last value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.value(promql)
+            if ok(got) or time.monotonic() > deadline:
+                return got
+            time.sleep(0.5)
+
+
+def _wait_for_line(path: Path, pattern: re.Pattern[str], proc: subprocess.Popen[bytes], timeout: float) -> re.Match:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = path.read_text(errors="replace") if path.exists() else ""
+        found = pattern.search(text)
+        if found:
+            return found
+        if proc.poll() is not None:
+            pytest.fail(f"demo exited with {proc.returncode} before the stack was up:\n{text[-3000:]}")
+        time.sleep(0.5)
+    pytest.fail(f"demo did not report the stack up within {timeout:.0f}s:\n{path.read_text(errors='replace')[-3000:]}")
+
+
+def _prometheus_config(stack: dict) -> str:
+    jobs = []
+    for role, url in sorted(stack["metrics"].items()):
+        target = urlparse(url)
+        jobs.append(
+            f"  - job_name: hoso-{role}\n"
+            f"    metrics_path: {target.path}\n"
+            f"    static_configs:\n"
+            f"      - targets: ['{target.netloc}']\n"
+        )
+    return "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n" + "".join(jobs)
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def live(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    prometheus = require_tool("prometheus")
+    tmp = tmp_path_factory.mktemp("prom-live")
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "HOSO_KAFKA_HOME": str(tmp / "kafka"),
+        "HOSO_PARTITIONS": str(PARTITIONS),
+    }
+    args = [
+        "demo",
+        "--keep-running",
+        "--json",
+        "--dossiers",
+        "20",
+        "--seed",
+        "7",
+        "--zalo-faults",
+        "5xx=0.05,rate_limit=0.05",
+    ]
+    with (tmp / "demo.out").open("wb") as out, (tmp / "demo.err").open("wb") as err:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "hoso.cli", *args], env=env, stdout=out, stderr=err, start_new_session=True
+        )
+    prom: subprocess.Popen[bytes] | None = None
+    try:
+        stack = orjson.loads(_wait_for_line(tmp / "demo.err", STACK_UP, demo, timeout=240).group(1))
+        summary = orjson.loads((tmp / "demo.out").read_text().strip().splitlines()[-1])
+        (tmp / "prometheus.yml").write_text(_prometheus_config(stack))
+        port = free_port()
+        with (tmp / "prometheus.log").open("wb") as log:
+            prom = subprocess.Popen(
+                [
+                    prometheus,
+                    f"--config.file={tmp / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={tmp / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        with httpx.Client(timeout=10) as http:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if http.get(f"{url}/-/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if prom.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"prometheus not ready:\n{(tmp / 'prometheus.log').read_text()[-3000:]}")
+                time.sleep(0.2)
+            it = Live(url, stack, summary, http)
+            up = it.wait_for("sum(up)", lambda v: v == len(stack["metrics"]), timeout=30)
+            assert up == len(stack["metrics"]), f"targets not up: {it.query('up')}"
+            yield it
+    finally:
+        if prom is not None:
+            _stop(prom, signal.SIGTERM, 20)
+        _stop(demo, signal.SIGINT, 90)
+
+
+def test_prometheus_scrapes_the_worker_and_the_dispatcher(live: Live):
+    jobs = {r["metric"]["job"]: r["value"][1] for r in live.query("up")}
+    assert jobs == {"hoso-worker": "1", "hoso-dispatcher": "1"}
+
+
+def test_applied_and_invalid_events_are_counted_by_the_worker(live: Live):
+    assert live.value('sum(hoso_dossier_events_total{outcome="applied"})') >= live.summary["events_published"] * 0.5
+    assert live.value('sum(hoso_dossier_events_total{outcome="invalid"})') == live.summary["invalid"] == 2
+
+
+def test_notifications_emitted_cover_what_zalo_accepted(live: Live):
+    emitted = live.value("sum(hoso_notifications_emitted_total)")
+    assert emitted is not None and emitted >= live.summary["notifications_delivered"] > 0
+
+
+def test_sent_deliveries_match_what_the_simulator_reconciled(live: Live):
+    sent = live.value('sum(hoso_deliveries_total{outcome="sent"})')
+    assert sent == live.summary["notifications_delivered"] + live.summary["duplicates"]
+
+
+def test_zalo_requests_are_counted_by_outcome_including_injected_faults(live: Live):
+    by_outcome = {
+        r["metric"]["outcome"]: float(r["value"][1]) for r in live.query("sum by (outcome) (hoso_zalo_requests_total)")
+    }
+    assert by_outcome.get("accepted", 0) >= live.summary["notifications_delivered"]
+    assert by_outcome.get("retry", 0) > 0, f"5xx and rate-limit faults were injected: {by_outcome}"
+    codes = {
+        r["metric"].get("code", "") for r in live.query('sum by (code) (hoso_zalo_requests_total{outcome="retry"})')
+    }
+    assert "-32" in codes, f"rate limiting is Zalo error -32: {codes}"
+    assert live.value("sum(hoso_delivery_retries_total)") > 0
+
+
+def test_zalo_request_and_end_to_end_histograms_have_observations(live: Live):
+    requests = live.value("sum(hoso_zalo_requests_total)")
+    assert live.value("sum(hoso_zalo_request_duration_seconds_count)") == requests
+    assert live.value('sum(hoso_zalo_request_duration_seconds_bucket{le="+Inf"})') == requests
+    assert live.value("sum(hoso_end_to_end_seconds_count)") == live.value(
+        'sum(hoso_zalo_requests_total{outcome="accepted"})'
+    )
+    p99 = live.value("histogram_quantile(0.99, sum by (le) (hoso_end_to_end_seconds_bucket))")
+    assert p99 is not None and p99 > 0
+
+
+def test_oa_health_gauges_show_quota_left_and_no_paused_oa(live: Live):
+    daily = live.value("max(hoso_zalo_quota_daily)")
+    remaining = live.value("min(hoso_zalo_quota_remaining)")
+    assert daily is not None and daily > 0
+    assert remaining is not None and 0 < remaining <= daily
+    assert live.value("max(hoso_oa_paused)") == 0, "the demo's faults are all transient: no OA may be paused"
+
+
+def test_in_flight_gauge_is_exported_and_drained(live: Live):
+    assert live.value("sum(hoso_dispatcher_in_flight)") == 0
+
+
+def test_consumer_lag_is_exported_per_partition_for_both_groups_and_drains(live: Live):
+    events = f'{{topic="{live.stack["topic_prefix"]}.dossier-events.v1"}}'
+    notifications = f'{{topic="{live.stack["topic_prefix"]}.notifications.v1"}}'
+    assert live.wait_for(f"count(hoso_consumer_lag_records{events})", lambda v: v == PARTITIONS) == PARTITIONS
+    assert live.wait_for(f"count(hoso_consumer_lag_records{notifications})", lambda v: v == PARTITIONS) == PARTITIONS
+    worker = {r["metric"]["group"] for r in live.query(f"hoso_consumer_lag_records{events}")}
+    dispatcher = {r["metric"]["group"] for r in live.query(f"hoso_consumer_lag_records{notifications}")}
+    assert len(worker) == 1 and len(dispatcher) == 1 and worker != dispatcher
+    caught_up = f'sum(hoso_consumer_lag_records{{topic=~"{live.stack["topic_prefix"]}[.].*"}})'
+    assert live.wait_for(caught_up, lambda v: v == 0, timeout=30) == 0
+
+
+def _sample_name(family: str, kind: str) -> str:
+    return {"counter": f"{family}_total", "histogram": f"{family}_count"}.get(kind, family)
+
+
+# Sample name to kind ("counter", "gauge", "histogram") for every hoso family.
+HOSO_FAMILIES = {_sample_name(m.name, m.type): m.type for m in REGISTRY.collect() if m.name.startswith("hoso_")}
+
+# Exported, live-checked by the tests above.
+CHECKED_FAMILIES = {
+    "hoso_dossier_events_total",
+    "hoso_notifications_emitted_total",
+    "hoso_zalo_requests_total",
+    "hoso_zalo_request_duration_seconds_count",
+    "hoso_end_to_end_seconds_count",
+    "hoso_deliveries_total",
+    "hoso_delivery_retries_total",
+    "hoso_dispatcher_in_flight",
+    "hoso_consumer_lag_records",
+    "hoso_notifications_suppressed_total",
+    "hoso_held_released_total",
+    "hoso_zalo_quota_remaining",
+    "hoso_zalo_quota_daily",
+    "hoso_oa_paused",
+}
+
+# TODO(issue 6): declared in hoso/metrics.py but absent from the demo's scrape, for the reason given. Strict
+# xfails: when one appears, its test fails until it is moved to CHECKED_FAMILIES with a check of its value.
+PENDING_FAMILIES = {
+    "hoso_agency_last_event_timestamp_seconds": "no code sets the agency freshness gauge yet",
+    "hoso_subscription_changes_total": "the demo publishes no subscription-change records",
+    "hoso_zalo_token_expiry_seconds": "the demo's static token has no known expiry",
+    "hoso_zalo_token_refreshes_total": "the demo's token never needs a refresh",
+    "hoso_broadcasts_total": "the demo sends no area broadcast",
+    "hoso_broadcast_recipients_total": "the demo sends no area broadcast",
+    "hoso_gateway_requests_total": "the demo runs no ingest gateway",
+    "hoso_gateway_items_total": "the demo runs no ingest gateway",
+    "hoso_gateway_publish_seconds_count": "the demo runs no ingest gateway",
+    "hoso_webhook_requests_total": "the demo runs no webhook receiver",
+    "hoso_webhook_request_duration_seconds_count": "the demo runs no webhook receiver",
+    "hoso_zalo_events_total": "the demo sends no Zalo webhook events",
+    "hoso_chat_commands_total": "the demo sends no citizen chat",
+}
+
+# TODO(issue 6): families the demo moves only by chance (random faults, the synthetic data of the seed), so their
+# absence is expected but not guaranteed: non-strict xfails, reported as xpassed when they do appear.
+INCIDENTAL_FAMILIES = {
+    "hoso_compliance_flags_total": "only some synthetic dossiers get a second supplement request or extension",
+    "hoso_dossiers_overdue_total": "the demo's dossiers rarely pass their appointment date while it runs",
+    "hoso_dead_lettered_total": "the demo's transient faults rarely exhaust every retry tier",
+    "hoso_zalo_possible_duplicates_total": "the demo injects no timeouts",
+    "hoso_dispatcher_already_sent_total": "needs a redelivery, which the demo causes only by chance",
+    "hoso_dispatcher_parked_total": "needs a retry to be parked on a retry tier, which depends on the random faults",
+}
+
+
+def assert_live(live: Live, family: str) -> None:
+    """A gauge must have a series; a counter or histogram must also have counted something."""
+    assert live.value(f"count({family})"), f"{family} has no series in Prometheus"
+    if HOSO_FAMILIES[family] != "gauge":
+        assert live.value(f"sum({family})") > 0, f"{family} is exported but has never moved"
+
+
+def test_every_declared_family_is_either_checked_live_or_listed_as_pending():
+    unclassified = HOSO_FAMILIES.keys() - CHECKED_FAMILIES - PENDING_FAMILIES.keys() - INCIDENTAL_FAMILIES.keys()
+    assert not unclassified, f"new metric families need a live check (or a PENDING entry): {sorted(unclassified)}"
+    assert not (CHECKED_FAMILIES | PENDING_FAMILIES.keys() | INCIDENTAL_FAMILIES.keys()) - HOSO_FAMILIES.keys(), (
+        "listed families that hoso no longer declares"
+    )
+
+
+@pytest.mark.parametrize("family", sorted(CHECKED_FAMILIES))
+def test_checked_family_has_live_series(live: Live, family: str):
+    assert_live(live, family)
+
+
+@pytest.mark.parametrize(
+    "family",
+    [pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=why)) for f, why in sorted(PENDING_FAMILIES.items())],
+)
+def test_pending_family_has_live_series(live: Live, family: str):
+    assert_live(live, family)
+
+
+@pytest.mark.parametrize(
+    "family",
+    [
+        pytest.param(f, marks=pytest.mark.xfail(strict=False, reason=why))
+        for f, why in sorted(INCIDENTAL_FAMILIES.items())
+    ],
+)
+def test_incidental_family_has_live_series(live: Live, family: str):
+    assert_live(live, family)
