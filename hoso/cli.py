@@ -189,6 +189,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         invalid=args.invalid,
         timeout_s=args.timeout,
         magic_ratio=args.magic_ratio,
+        quiet_hours=args.quiet_hours,
     )
     return run_demo(_settings(), options)
 
@@ -286,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="share of recipients given the simulator's always-failing numbers (default 0.02 with faults, else 0)",
+    )
+    p.add_argument(
+        "--quiet-hours", action="store_true", help="keep HOSO_QUIET_HOURS (at night messages then wait for morning)"
     )
     p = add("chaos", cmd_chaos, "Kill, restart and fault the live pipeline under load; reconcile what Zalo received.")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of steady load")
