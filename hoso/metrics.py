@@ -132,6 +132,7 @@ CHAT_COMMANDS = Counter(
     "hoso_chat_commands_total", "Citizen chat commands answered, by command and outcome.", ["command", "outcome"]
 )
 
+
 def serve(port: int) -> None:
     """Expose /metrics on ``port`` (0 disables), bound to all interfaces so Prometheus can scrape pods."""
     if port:

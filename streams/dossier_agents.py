@@ -71,7 +71,7 @@ def register(ctx: StreamsApp) -> None:
             if change is None or record.key != change.ma_ho_so.encode():
                 metrics.SUBSCRIPTION_CHANGES.labels("unknown", "invalid").inc()
                 continue
-            current = fol.decode(followers_table.get(record.key))
+            current = fol.decode_all(followers_table.get(record.key))
             followers_table[record.key] = fol.encode(fol.apply(current, change))
             action = "follow" if change.active else "unfollow"
             metrics.SUBSCRIPTION_CHANGES.labels(change.source.value, action).inc()

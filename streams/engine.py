@@ -150,7 +150,7 @@ class Engine:
                 out.hold.survey = None  # in event time, our invitation was due before this event
                 self._invite(out, returned, now)
         updated = out.followers
-        for change in fol.consent_changes(event, self.rules.pseudonym_key):
+        for change in fol.consent_changes(event, self.rules.pseudonym_key, out.followers):
             updated = fol.apply(updated, change)
         if updated != out.followers:
             out.followers, out.followers_changed = updated, True

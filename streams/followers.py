@@ -1,8 +1,11 @@
 """Who follows a dossier: merges agency consent and chat subscriptions into one follower set.
 
 The set lives in a Faust table keyed by dossier code, so it is co-partitioned with the dossier events
-it is joined with. Withdrawn consent removes the follower; it is never left behind with a flag, so no later
-code path can message someone who said no.
+it is joined with. An opt-out (``HUY``, withdrawn consent) leaves an *opt-out marker* in place of the
+follower: agencies resend the same consent flags with every sync of the dossier, and without the marker
+the next sync would silently re-subscribe someone who said no. Only a new act of consent re-activates:
+the citizen's own ``DK``, or agency consent whose ``dong_y_luc`` is later than the opt-out. Readers use
+``decode``, which returns active followers only, so no code path can message an opted-out person.
 """
 
 from __future__ import annotations
@@ -28,13 +31,23 @@ def subscriber_id(key: str, recipient_phone: str | None, zalo_user_id: str | Non
     raise ValueError("a subscriber needs a phone or a Zalo user id")
 
 
-def consent_changes(event: DossierEvent, key: str) -> list[Subscription]:
-    """Subscriptions (or withdrawals) implied by the recipients and consent flags in an agency event."""
+def consent_changes(event: DossierEvent, key: str, current: Followers | None = None) -> list[Subscription]:
+    """Subscriptions (or withdrawals) implied by the recipients and consent flags in an agency event.
+
+    A standing consent flag does not undo an opt-out recorded in ``current``; consent given (``dong_y_luc``)
+    after the opt-out does.
+    """
     changes = []
     for r in event.data.nguoi_nhan_thong_bao:
         if r.phone is None and r.zalo_user_id is None:
             continue
-        changes.append(_from_recipient(event, r, key, event.occurred_at))
+        change = _from_recipient(event, r, key, event.occurred_at)
+        marker = (current or {}).get(change.subscriber_id)
+        if change.active and marker is not None and marker.get("active") is False:
+            opted_out = datetime.fromisoformat(marker["opted_out_at"])
+            if r.dong_y_luc is None or r.dong_y_luc <= opted_out:
+                continue
+        changes.append(change)
     return changes
 
 
@@ -57,13 +70,27 @@ def apply(followers: Followers, change: Subscription) -> Followers:
     if change.active:
         updated[change.subscriber_id] = change.model_dump(mode="json", exclude_none=True)
     else:
-        updated.pop(change.subscriber_id, None)
+        updated[change.subscriber_id] = {
+            "active": False,
+            "opted_out_at": change.updated_at.isoformat(),
+            "source": change.source.value,
+        }
     return updated
 
 
 def decode(raw: bytes | None) -> Followers:
-    """Followers from their table bytes."""
+    """Active followers from their table bytes (what every reader wants)."""
+    return active(decode_all(raw))
+
+
+def decode_all(raw: bytes | None) -> Followers:
+    """Followers and opt-out markers (what writers must keep)."""
     return orjson.loads(raw) if raw else {}
+
+
+def active(followers: Followers) -> Followers:
+    """Only the followers who may be messaged."""
+    return {sid: f for sid, f in followers.items() if f.get("active", True)}
 
 
 def encode(followers: Followers) -> bytes:

@@ -44,7 +44,7 @@ def join(
 ) -> Outcome:
     """Apply one valid event to the dossier's table values: order, dedupe, rules, rendered notifications."""
     return engine.receive(
-        DossierState.from_bytes(state_raw), Hold.from_bytes(hold_raw), fol.decode(followers_raw), event, now
+        DossierState.from_bytes(state_raw), Hold.from_bytes(hold_raw), fol.decode_all(followers_raw), event, now
     )
 
 
@@ -52,7 +52,9 @@ def release(
     engine: Engine, state_raw: bytes | None, hold_raw: bytes | None, followers_raw: bytes | None, now: datetime
 ) -> Outcome:
     """Release what the dossier holds that is due at ``now`` (called for a timer's tick)."""
-    return engine.tick(DossierState.from_bytes(state_raw), Hold.from_bytes(hold_raw), fol.decode(followers_raw), now)
+    return engine.tick(
+        DossierState.from_bytes(state_raw), Hold.from_bytes(hold_raw), fol.decode_all(followers_raw), now
+    )
 
 
 def invalid_envelope(

@@ -70,6 +70,8 @@ def notifications_for(
     out = []
     for sid in sorted(followers):
         f = followers[sid]
+        if f.get("active") is False:  # an opt-out marker, never a recipient
+            continue
         name = f.get("ho_ten_hien_thi")
         phone = f.get("phone")
         channel = SendChannel.ZBS_PHONE if phone else SendChannel.OA_TEXT
