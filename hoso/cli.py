@@ -176,6 +176,26 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """List or replay dead-lettered notifications."""
+    from consumers import dlq
+    from hoso.kafka_clients import kafka_python
+    from schemas.topics import catalogue
+
+    settings = _settings()
+    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    client = kafka_python(settings)
+    letters = [d for d in dlq.read(client, topics) if not args.oa or d.oa_id == args.oa]
+    if args.action == "list":
+        for d in letters:
+            print(f"{d.offset:8} {d.dead_at} oa={d.oa_id} attempts={d.attempts} tracking={d.tracking_id} {d.reason}")
+        print(f"{len(letters)} dead letters")
+        return 0
+    count = dlq.replay(client, topics, letters)
+    print(f"replayed {count} notifications to {topics.notifications.name}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the whole pipeline live on synthetic traffic."""
     from hoso.demo import DemoOptions, run_demo
@@ -243,6 +263,22 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Benchmark the stages against their baselines, measured in the same run."""
+    import shlex
+
+    from hoso.bench.runner import BenchOptions, parse_scenarios, run_bench
+
+    options = BenchOptions(
+        scenarios=parse_scenarios(args.scenario),
+        quick=args.quick,
+        json=args.json,
+        report=Path(args.report),
+        command=shlex.join(["hoso", *sys.argv[1:]]),
+    )
+    return run_bench(_settings(), options)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = argparse.ArgumentParser(prog="hoso", description="Zalo notifications for administrative dossiers.")
@@ -274,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p = add("publish", cmd_publish, "Validate and publish dossier events from a JSON-lines file (- for stdin).")
     p.add_argument("file", nargs="?", default="-")
+    p = add("dlq", cmd_dlq, "List or replay the dead-letter topic (replays keep tracking ids: no double sends).")
+    p.add_argument("action", choices=["list", "replay"])
+    p.add_argument("--oa", default=None, help="only this Official Account")
     p = add("demo", cmd_demo, "Run the live pipeline on synthetic dossiers and reconcile what Zalo received.")
     p.add_argument("--dossiers", type=int, default=50)
     p.add_argument("--seed", type=int, default=None, help="default: random (printed)")
@@ -306,6 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id", default=None, help="broadcast id (re-using one re-sends to nobody twice); default: new")
     p.add_argument("--issued-by", default="Ban Chỉ huy phòng chống thiên tai", help="issuing authority")
     p.add_argument("--template-id", default=None, help="ZNS template (default: the catalogue's ALERT template)")
+    p = add("bench", cmd_bench, "Benchmark each stage against its baseline (same run); Markdown report, JSON lines.")
+    p.add_argument("--scenario", default="all", help="comma-separated: dispatcher,streams,e2e,broadcast,memory")
+    p.add_argument("--quick", action="store_true", help="CI smoke sizes (whole run a few minutes)")
+    p.add_argument("--json", action="store_true", help="one JSON line per figure on stdout (progress on stderr)")
+    p.add_argument("--report", default="bench-results/report.md", help="Markdown report path (chart beside it)")
     return parser
 
 

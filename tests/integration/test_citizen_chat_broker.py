@@ -55,7 +55,7 @@ def headers(body: bytes, secret: str = "hoso-demo-oa-secret") -> dict[str, str]:
 
 async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - polling the simulator's record
+        while not predicate():
             await asyncio.sleep(0.1)
     assert predicate(), what
 
@@ -195,7 +195,7 @@ async def test_a_citizen_follows_looks_up_and_stops_by_chat(settings, tmp_path: 
                 assert phone_tracking
             delivery_log = changelog_name(settings.app_id, ZBS_DELIVERY_TABLE)
             async with asyncio.timeout(30):
-                while not phone_tracking <= {k.decode() for k in changelog_keys(settings, delivery_log)}:  # noqa: ASYNC110
+                while not phone_tracking <= {k.decode() for k in changelog_keys(settings, delivery_log)}:
                     await asyncio.sleep(1)
         finally:
             publisher.close()

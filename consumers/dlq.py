@@ -1,0 +1,78 @@
+"""The dead-letter topic, for operators: list what is there and replay it to the notifications topic.
+
+A replayed notification keeps its tracking id, so if Zalo did accept an earlier attempt the dispatcher's
+sent-log recognises it and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from schemas import codec
+from schemas.notification import Notification
+from schemas.topics import Topics
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One record of the dead-letter topic."""
+
+    offset: int
+    key: bytes | None
+    tracking_id: str
+    oa_id: str
+    reason: str
+    attempts: int
+    dead_at: str
+    notification: dict[str, Any]
+
+
+def read(client: dict[str, Any], topics: Topics) -> Iterator[DeadLetter]:
+    """Every dead letter currently on the topic, oldest first."""
+    topic = topics.notifications_dead.name
+    consumer = KafkaConsumer(**client, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=1000).values():
+                for r in records:
+                    item = orjson.loads(r.value)
+                    n = item.get("notification", {})
+                    yield DeadLetter(
+                        offset=r.offset,
+                        key=r.key,
+                        tracking_id=n.get("tracking_id", ""),
+                        oa_id=n.get("oa_id", ""),
+                        reason=item.get("reason", ""),
+                        attempts=int(item.get("attempts", 0)),
+                        dead_at=item.get("dead_at", ""),
+                        notification=n,
+                    )
+    finally:
+        consumer.close()
+
+
+def replay(client: dict[str, Any], topics: Topics, letters: list[DeadLetter]) -> int:
+    """Put the notifications back on the notifications topic (validated); returns how many."""
+    producer = KafkaProducer(**client, acks="all", enable_idempotence=True)
+    try:
+        futures = []
+        for letter in letters:
+            n, problems = codec.validate(Notification, letter.notification)
+            if n is None:
+                raise ValueError(f"dead letter at offset {letter.offset} is not a valid notification: {problems}")
+            futures.append(producer.send(topics.notifications.name, key=n.key.encode(), value=codec.dumps(n)))
+        producer.flush()
+        for f in futures:
+            f.get(timeout=30)
+        return len(futures)
+    finally:
+        producer.close()
