@@ -149,7 +149,7 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
             doc="Messages Zalo will never deliver to this person; an SMS or letter fallback can consume them.",
             personal_data=True,
         ),
-        notifications_retry_1=_retry_tier(prefix, partitions, 1, "seconds"),
+        notifications_retry_1=_retry_tier(prefix, partitions, 1, "five seconds"),
         notifications_retry_2=_retry_tier(prefix, partitions, 2, "a minute"),
         notifications_retry_3=_retry_tier(prefix, partitions, 3, "ten minutes"),
         notifications_deferred=TopicSpec(

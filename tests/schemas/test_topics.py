@@ -27,3 +27,12 @@ def test_names_are_unique_and_prefixed():
     names = [t.name for t in catalogue("prov22", 8, "prov22-streams").all()]
     assert len(names) == len(set(names))
     assert all(n.startswith("prov22") for n in names)
+
+
+def test_readme_lists_every_declared_topic():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for t in catalogue("hoso", 8, "hoso-streams").all():
+        shown = t.name.replace("hoso-streams-", "<app>-").replace("hoso.", "")
+        assert f"| `{shown}` |" in readme, f"README topic table misses {t.name}"
