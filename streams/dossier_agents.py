@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,7 @@ def register(ctx: StreamsApp) -> None:
         assert key is not None
         out = join(engine, event, state_table.get(key), hold_table.get(key), followers_table.get(key), now)
         metrics.EVENTS.labels(out.verdict or "applied", event.source_system).inc()
+        metrics.AGENCY_LAST_EVENT.labels(event.source_system).set(time.time())
         await commit(ctx, key, out, agency=event.source_system)
         return []
 

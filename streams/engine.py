@@ -173,9 +173,11 @@ class Engine:
             else:
                 out.hold.survey = None
                 out.state = replace(state, survey_invited=True)
-                self._emit(out, notifications_for(event, out.followers, **self._render_args(now), flags=flags), now)
+                self._emit(
+                    out, notifications_for(event, out.followers, **self._render_args(now, event), flags=flags), now
+                )
         else:
-            self._emit(out, notifications_for(event, out.followers, **self._render_args(now), flags=flags), now)
+            self._emit(out, notifications_for(event, out.followers, **self._render_args(now, event), flags=flags), now)
         if status is Status.RESULT_RETURNED and self.rules.survey_delay is not None and not out.state.survey_invited:
             due = max(event.occurred_at + self.rules.survey_delay, now + self.rules.settle)
             out.hold.survey = {"due": due.isoformat(), "event": _wire(event)}
@@ -184,7 +186,7 @@ class Engine:
         if out.state is not None:
             out.state = replace(out.state, last_low_value_at=event.occurred_at.isoformat())
             out.state_changed = True
-        self._emit(out, notifications_for(event, out.followers, **self._render_args(now)), now)
+        self._emit(out, notifications_for(event, out.followers, **self._render_args(now, event)), now)
 
     def _invite(self, out: Outcome, returned: DossierEvent, now: datetime) -> None:
         if out.state is None or out.state.survey_invited:
@@ -194,7 +196,9 @@ class Engine:
         out.state_changed = True
         invite = survey_event(returned)
         message_id = str(returned.event_id) + SURVEY_SUFFIX
-        self._emit(out, notifications_for(invite, out.followers, **self._render_args(now), message_id=message_id), now)
+        self._emit(
+            out, notifications_for(invite, out.followers, **self._render_args(now, invite), message_id=message_id), now
+        )
 
     def _emit(self, out: Outcome, notifications: list[Notification], now: datetime) -> None:
         if not notifications:
@@ -208,8 +212,9 @@ class Engine:
             out.hold.deferred.append({"due": due, "notification": n.model_dump(mode="json", exclude_none=True)})
             out.suppressed.append("quiet_hours_deferred")
 
-    def _render_args(self, now: datetime) -> dict[str, Any]:
-        return {"oa_id": self.rules.oa_id, "now": now, "catalogue": self.catalogue}
+    def _render_args(self, now: datetime, event: DossierEvent) -> dict[str, Any]:
+        oa_id = self.rules.oa_for(event.data.ma_dvhc.tinh)
+        return {"oa_id": oa_id, "now": now, "catalogue": self.catalogue}
 
 
 def _wire(event: DossierEvent) -> dict[str, Any]:

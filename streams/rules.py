@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 from hoso.errors import ConfigurationError
+from hoso.oas import load_registry
 from hoso.settings import Settings
 from schemas.common import VN_TZ
 from schemas.dossier_event import Status
@@ -72,6 +74,7 @@ class Rules:
 
     pseudonym_key: str
     oa_id: str
+    oa_by_province: tuple[tuple[str, str], ...] = ()
     reorder_hold: timedelta = timedelta(seconds=5)
     low_value_throttle: timedelta = timedelta(days=1)
     collapse_window: timedelta = timedelta(minutes=10)
@@ -94,9 +97,11 @@ class Rules:
         ]
         if problems:
             raise ConfigurationError("must be >= 0: " + ", ".join(problems))
+        registry = load_registry(Path(settings.oa_config) if settings.oa_config else None, settings.default_oa_id)
         return cls(
             pseudonym_key=settings.pseudonym_key,
-            oa_id=settings.default_oa_id,
+            oa_id=registry.default_oa,
+            oa_by_province=tuple((p, oa.oa_id) for oa in registry.oas.values() for p in oa.provinces),
             reorder_hold=timedelta(seconds=settings.reorder_hold_s),
             low_value_throttle=timedelta(seconds=settings.low_value_throttle_s),
             collapse_window=timedelta(seconds=settings.collapse_window_s),
@@ -104,6 +109,13 @@ class Rules:
             quiet=QuietHours.parse(settings.quiet_hours),
             survey_delay=timedelta(seconds=settings.survey_delay_s) if settings.survey_delay_s >= 0 else None,
         )
+
+    def oa_for(self, province: str | None) -> str:
+        """The Official Account that speaks for a province (each province has its own OA)."""
+        for code, oa_id in self.oa_by_province:
+            if code == province:
+                return oa_id
+        return self.oa_id
 
     def is_quiet(self, now: datetime) -> bool:
         """True when a non-emergency message created at ``now`` must wait."""
