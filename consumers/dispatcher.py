@@ -28,9 +28,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
 from consumers.delivery import Next, RoundResult, Sender
-from consumers.offsets import OffsetTracker
+from consumers.offsets import OffsetTracker, PartitionOffsets
 from consumers.ratelimit import PriorityBucket
-from consumers.retry import RetrySchedule, headers, read_headers
+from consumers.retry import TIER_DELAYS_S, RetrySchedule, headers, read_headers
 from consumers.sentlog import SentLog
 from consumers.tokens import TokenManager, TokenStore
 from consumers.zalo.client import ZaloClient
@@ -45,7 +45,8 @@ from schemas.topics import catalogue
 
 log = logging.getLogger("hoso.dispatcher")
 
-PAUSE_RECHECK_S = 300.0
+REVOKE_WAIT_S = 10.0
+CHAIN_RETRY_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 DRAIN_TIMEOUT_S = 30.0
 
 
@@ -67,6 +68,12 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.d = dispatcher
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Let sends of these partitions finish (bounded) so the next owner does not repeat them, and let a
+        # token refresh in progress finish before token leadership (partition 0) can move.
+        deadline = time.monotonic() + REVOKE_WAIT_S
+        while self.d.tracker.in_flight_of(list(revoked)) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        await self.d.tokens.quiesce()
         await self.d.commit(only=revoked)
         self.d.tracker.forget(list(revoked))
         for tp in revoked:
@@ -107,8 +114,15 @@ class Dispatcher:
         )
         self.sender = Sender(self.client, self.tokens)
         self.sent_log = SentLog(self.client_config, self.topics.sent_log.name, settings.sent_log_lookback_s)
-        self.schedule = RetrySchedule.for_topics(self.topics)
-        self.delayed_topics = {name for name, _ in self.schedule.tiers} | {self.topics.notifications_deferred.name}
+        self.schedule = RetrySchedule.for_topics(self.topics, settings.dispatch_max_attempts)
+        # OA-wide holds wait on the slowest tier with that tier's delay, so the tier stays in due-time order.
+        self.hold_topic, self.hold_s = self.topics.notifications_retry_3.name, TIER_DELAYS_S[2]
+        self.delayed_topics = {
+            self.topics.notifications_retry_1.name,
+            self.topics.notifications_retry_2.name,
+            self.topics.notifications_retry_3.name,
+            self.topics.notifications_deferred.name,
+        }
         self.buckets = {oa.oa_id: PriorityBucket(oa.rate_per_s, oa.burst) for oa in self.registry.oas.values()}
         self.held_until: dict[str, float] = {}
         self.held_reason: dict[str, str] = {}
@@ -117,7 +131,7 @@ class Dispatcher:
         self.stats = DispatchStats()
         self._limit = asyncio.Semaphore(settings.dispatch_concurrency)
         self._room = asyncio.Event()
-        self._chains: dict[tuple[str, bytes | None], deque[ConsumerRecord]] = {}
+        self._chains: dict[tuple[str, bytes | None], deque[tuple[ConsumerRecord, PartitionOffsets]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
@@ -185,10 +199,9 @@ class Dispatcher:
             for tp, records in batches.items():
                 if tp.topic in self.delayed_topics:
                     records = self._due_part(tp, records, now)
-                for record in records:
-                    self.tracker.started(tp, record.offset)
-                for record in records:
-                    self._enqueue(tp, record)
+                parts = [self.tracker.started(tp, record.offset) for record in records]
+                for record, part in zip(records, parts, strict=True):
+                    self._enqueue(tp, record, part)
 
     def _due_part(self, tp: TopicPartition, records: list[ConsumerRecord], now: float) -> list[ConsumerRecord]:
         """Records of a delayed topic that are due; at the first one that is not, rewind and pause."""
@@ -219,13 +232,13 @@ class Dispatcher:
             log.warning("%d sends still in flight at shutdown; they will be re-read", len(self._tasks))
 
     # --- per-recipient chains ------------------------------------------------------------------------
-    def _enqueue(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+    def _enqueue(self, tp: TopicPartition, record: ConsumerRecord, part: PartitionOffsets) -> None:
         key = (tp.topic, record.key)
         chain = self._chains.get(key)
         if chain is not None:
-            chain.append(record)
+            chain.append((record, part))
             return
-        self._chains[key] = deque([record])
+        self._chains[key] = deque([(record, part)])
         task = asyncio.create_task(self._run_chain(key, tp))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -234,20 +247,36 @@ class Dispatcher:
         chain = self._chains[key]
         try:
             while chain:
-                record = chain[0]
-                try:
-                    await self._handle(tp, record)
-                except Exception:
-                    log.exception(
-                        "unexpected error on %s[%d]@%d; left unfinished", tp.topic, tp.partition, record.offset
-                    )
-                    return  # not finished: never committed past; re-read after a restart
+                record, part = chain[0]
+                await self._handle_until_done(tp, record)
                 chain.popleft()
-                if tp in self.tracker.committable():  # not revoked meanwhile
-                    self.tracker.finished(tp, record.offset)
+                part.finished(record.offset)  # a generation revoked meanwhile is detached: harmless
                 self._room.set()
         finally:
             self._chains.pop(key, None)
+
+    async def _handle_until_done(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+        """Handle a record; on an unexpected error (Kafka unreachable while parking, a bug) try again.
+
+        Giving up would either lose the record or leave it unfinished forever (freezing the partition's
+        commits and breaking the recipient's order), so it is retried in place with backoff; after the
+        backoff steps are used up it is dead-lettered, and if even that fails, retried until Kafka is back.
+        """
+        for attempt, pause in enumerate((*CHAIN_RETRY_S, None), start=1):
+            try:
+                await self._handle(tp, record)
+                return
+            except Exception:
+                log.exception("error on %s[%d]@%d (try %d)", tp.topic, tp.partition, record.offset, attempt)
+            if pause is not None:
+                await asyncio.sleep(pause)
+        while True:
+            try:
+                await self._dead_raw(record, "unexpected dispatcher error; see logs")
+                return
+            except Exception:
+                log.exception("cannot dead-letter %s[%d]@%d yet", tp.topic, tp.partition, record.offset)
+                await asyncio.sleep(CHAIN_RETRY_S[-1])
 
     # --- one record ----------------------------------------------------------------------------------
     async def _handle(self, tp: TopicPartition, record: ConsumerRecord) -> None:
@@ -265,8 +294,9 @@ class Dispatcher:
             await self._dead(record, n, rounds, f"unknown OA {n.oa_id!r}: add it to HOSO_OA_CONFIG")
             return
         hold = self._held(n)
-        if hold:
-            await self._park(record, n, self.topics.notifications_deferred.name, rounds, hold, "OA held")
+        if hold is not None:
+            topic, until = hold
+            await self._park(record, n, topic, rounds, until, "OA held")
             return
         await self.buckets[n.oa_id].acquire(int(n.priority))
         async with self._limit:
@@ -277,14 +307,21 @@ class Dispatcher:
                 metrics.IN_FLIGHT.dec()
         await self._after(tp, record, n, rounds, result)
 
-    def _held(self, n: Notification) -> float:
-        """Until when this OA is not to be used for ``n`` (0: go ahead); emergencies ignore quota holds."""
+    def _held(self, n: Notification) -> tuple[str, float] | None:
+        """Where and until when ``n`` must wait because its OA is held (None: go ahead).
+
+        Quota holds last until the quota day resets and wait on the deferred topic; emergencies ignore them.
+        Pauses (token refused, configuration, billing) are re-checked after a tier-3 delay, on tier 3.
+        """
+        now = time.time()
         if n.oa_id in self.tokens.paused:
-            return time.time() + PAUSE_RECHECK_S
+            return self.hold_topic, now + self.hold_s
         until = self.held_until.get(n.oa_id, 0.0)
-        if until <= time.time():
-            return 0.0
-        return 0.0 if n.priority is Priority.EMERGENCY and self.held_reason.get(n.oa_id) == "quota" else until
+        if until <= now:
+            return None
+        if self.held_reason.get(n.oa_id) == "quota":
+            return None if n.priority is Priority.EMERGENCY else (self.topics.notifications_deferred.name, until)
+        return self.hold_topic, now + self.hold_s
 
     async def _after(
         self, tp: TopicPartition, record: ConsumerRecord, n: Notification, rounds: int, r: RoundResult
@@ -313,12 +350,10 @@ class Dispatcher:
             await self._park(record, n, self.topics.notifications_deferred.name, rounds, r.not_before, r.reason)
         elif r.next is Next.PAUSE_OA:
             if n.oa_id not in self.tokens.paused:
-                self._hold(n.oa_id, time.time() + PAUSE_RECHECK_S, "config")
+                self._hold(n.oa_id, time.time() + self.hold_s, "config")
                 metrics.OA_PAUSED.labels(n.oa_id).set(1)
-                log.error("OA %s held for %.0fs: %s", n.oa_id, PAUSE_RECHECK_S, r.reason)
-            await self._park(
-                record, n, self.topics.notifications_deferred.name, rounds, time.time() + PAUSE_RECHECK_S, r.reason
-            )
+                log.error("OA %s held for %.0fs: %s", n.oa_id, self.hold_s, r.reason)
+            await self._park(record, n, self.hold_topic, rounds, time.time() + self.hold_s, r.reason)
         else:
             step = self.schedule.next(rounds + 1)
             if step is None:
@@ -356,6 +391,19 @@ class Dispatcher:
         self.stats.dead_lettered += 1
         metrics.DEAD_LETTERED.labels(n.oa_id, reason.split(":")[0][:40]).inc()
         metrics.DELIVERIES.labels(n.oa_id, "dead_lettered").inc()
+
+    async def _dead_raw(self, record: ConsumerRecord, reason: str) -> None:
+        """Dead-letter a record as it is (used when it cannot even be handled)."""
+        assert self._producer is not None
+        try:
+            notification: Any = orjson.loads(record.value or b"null")
+        except orjson.JSONDecodeError:
+            notification = None
+        value = orjson.dumps(
+            {"notification": notification, "reason": reason, "attempts": 0, "dead_at": iso_vn(now_vn())}
+        )
+        await self._producer.send_and_wait(self.topics.notifications_dead.name, key=record.key, value=value)
+        self.stats.dead_lettered += 1
 
     async def _failure(
         self, record: ConsumerRecord, payload: dict[str, Any], outcome: str, r: RoundResult | None

@@ -51,12 +51,21 @@ class OffsetTracker:
     def __init__(self) -> None:
         self._parts: dict[Hashable, PartitionOffsets] = {}
 
-    def started(self, tp: Hashable, offset: int) -> None:
-        """Record that ``offset`` of ``tp`` is being processed."""
+    def started(self, tp: Hashable, offset: int) -> PartitionOffsets:
+        """Record that ``offset`` of ``tp`` is being processed; returns the partition's current generation.
+
+        Callers finish records on that object: after a revocation the partition gets a fresh one, so a late
+        finish from before the revocation cannot move the new owner's commit position.
+        """
         part = self._parts.get(tp)
         if part is None:
             part = self._parts[tp] = PartitionOffsets(offset)
         part.started(offset)
+        return part
+
+    def in_flight_of(self, tps: list[Hashable]) -> int:
+        """Unfinished records of some partitions."""
+        return sum(self._parts[tp].in_flight for tp in tps if tp in self._parts)
 
     def finished(self, tp: Hashable, offset: int) -> None:
         """Record that ``offset`` of ``tp`` reached an end."""

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from schemas.common import VN_TZ
 from schemas.topics import Topics
 
+TIER_DELAYS_S = (5.0, 60.0, 600.0)
 ATTEMPT = "hoso-attempt"
 NOT_BEFORE = "hoso-not-before"
 REASON = "hoso-reason"
@@ -24,11 +25,22 @@ class RetrySchedule:
     tiers: tuple[tuple[str, float], ...]
 
     @classmethod
-    def for_topics(cls, topics: Topics, delays: Sequence[float] = (5.0, 60.0, 600.0, 600.0)) -> RetrySchedule:
-        """Tier 1, 2, 3, then tier 3 again, with the given delays (seconds)."""
-        names = [topics.notifications_retry_1.name, topics.notifications_retry_2.name]
-        names += [topics.notifications_retry_3.name] * (len(delays) - 2)
-        return cls(tuple(zip(names, delays, strict=True)))
+    def for_topics(cls, topics: Topics, max_rounds: int = 6) -> RetrySchedule:
+        """``max_rounds`` delivery rounds in all: the first, then tier 1 (5 s), tier 2 (1 min), tier 3 (10 min)
+        for every further round; after the last round, the dead-letter topic."""
+        tiers = [
+            (topics.notifications_retry_1.name, TIER_DELAYS_S[0]),
+            (topics.notifications_retry_2.name, TIER_DELAYS_S[1]),
+        ]
+        rounds_after_first = max(0, max_rounds - 1)
+        while len(tiers) < rounds_after_first:
+            tiers.append((topics.notifications_retry_3.name, TIER_DELAYS_S[2]))
+        return cls(tuple(tiers[:rounds_after_first]))
+
+    @property
+    def longest(self) -> tuple[str, float] | None:
+        """The slowest tier (where OA-wide holds wait, so each tier's records stay in due-time order)."""
+        return self.tiers[-1] if self.tiers else None
 
     def next(self, rounds_done: int) -> tuple[str, float] | None:
         """Topic and delay for the next round, or None when the message should be dead-lettered."""

@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+PRUNE_EVERY_S = 600.0
+
 
 class SentLog:
     """Tracking ids accepted by Zalo, per assigned partition."""
@@ -23,7 +25,8 @@ class SentLog:
         self._config = client_config
         self.topic = topic
         self._lookback_s = lookback_s
-        self._ids: dict[int, set[str]] = {}
+        self._ids: dict[int, dict[str, float]] = {}  # partition -> tracking id -> when Zalo accepted it
+        self._pruned_at = time.time()
 
     async def load(self, partitions: list[int]) -> int:
         """Read the recent sent-log of ``partitions``; returns how many ids were loaded."""
@@ -39,7 +42,7 @@ class SentLog:
             starts = await consumer.offsets_for_times(dict.fromkeys(tps, since))
             ends = await consumer.end_offsets(tps)
             for tp in tps:
-                self._ids.setdefault(tp.partition, set())
+                self._ids.setdefault(tp.partition, {})
                 start = starts.get(tp)
                 if start is None:
                     consumer.seek(tp, ends[tp])
@@ -50,7 +53,7 @@ class SentLog:
                 batch = await consumer.getmany(*pending, timeout_ms=1000)
                 for tp, records in batch.items():
                     for r in records:
-                        self._ids[tp.partition].add(orjson.loads(r.value)["tracking_id"])
+                        self._ids[tp.partition][orjson.loads(r.value)["tracking_id"]] = r.timestamp / 1000
                         loaded += 1
                 pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
         finally:
@@ -72,4 +75,15 @@ class SentLog:
         """Durably note an accepted send (returns after the broker acknowledged it)."""
         value = orjson.dumps({"tracking_id": tracking_id, "msg_id": msg_id, "oa_id": oa_id, "sent_at": time.time()})
         await producer.send_and_wait(self.topic, key=key, value=value, partition=partition)
-        self._ids.setdefault(partition, set()).add(tracking_id)
+        now = time.time()
+        self._ids.setdefault(partition, {})[tracking_id] = now
+        if now - self._pruned_at > PRUNE_EVERY_S:
+            self.prune(now)
+
+    def prune(self, now: float) -> None:
+        """Forget sends older than the lookback (a re-read can only concern recent ones); bounds memory."""
+        horizon = now - self._lookback_s
+        for ids in self._ids.values():
+            for old in [t for t, at in ids.items() if at < horizon]:
+                del ids[old]
+        self._pruned_at = now

@@ -38,6 +38,8 @@ log = logging.getLogger("hoso.tokens")
 # Never abandon a refresh call early: if Zalo rotated the pair and the answer is lost, the OA is lost.
 REFRESH_TIMEOUT_S = 60.0
 LEADER_WAIT_S = 30.0
+SAVE_RETRY_S = 2.0
+REQUEST_SUFFIX = "#refresh-request"
 
 
 @dataclass(frozen=True)
@@ -84,19 +86,32 @@ class TokenStore:
         while await self._consumer.position(tp) < end:
             batch = await self._consumer.getmany(tp, timeout_ms=1000)
             for record in batch.get(tp, []):
-                if record.key and record.value:
-                    states[record.key.decode()] = TokenState.from_bytes(record.value)
+                key = record.key.decode() if record.key else ""
+                if key and REQUEST_SUFFIX not in key and record.value:
+                    states[key] = TokenState.from_bytes(record.value)
         return states
 
-    async def updates(self) -> dict[str, TokenState]:
-        """New states written since the last call (waits up to a second)."""
+    async def updates(self) -> tuple[dict[str, TokenState], dict[str, int]]:
+        """New states, and refresh requests (OA -> version asked to be replaced), since the last call."""
         assert self._consumer is not None
         states: dict[str, TokenState] = {}
+        requests: dict[str, int] = {}
         for records in (await self._consumer.getmany(timeout_ms=1000)).values():
             for record in records:
-                if record.key and record.value:
-                    states[record.key.decode()] = TokenState.from_bytes(record.value)
-        return states
+                key = record.key.decode() if record.key else ""
+                if not key or not record.value:
+                    continue
+                if key.endswith(REQUEST_SUFFIX):
+                    requests[key.removesuffix(REQUEST_SUFFIX)] = int(orjson.loads(record.value)["version"])
+                else:
+                    states[key] = TokenState.from_bytes(record.value)
+        return states, requests
+
+    async def request_refresh(self, oa_id: str, version: int) -> None:
+        """Ask the token leader to replace ``version`` (a separate key, so compaction keeps the pair)."""
+        assert self._producer is not None
+        value = orjson.dumps({"version": version})
+        await self._producer.send_and_wait(self._topic, key=(oa_id + REQUEST_SUFFIX).encode(), value=value)
 
     async def save(self, oa_id: str, state: TokenState) -> None:
         """Durably write a new state (returns after the broker acknowledged it)."""
@@ -172,14 +187,26 @@ class TokenManager:
             if oa_id in self.paused:
                 raise TokenRefreshFailed(f"OA {oa_id} is paused: {self.paused[oa_id]}")
             if not self._is_leader():
+                await self._store.request_refresh(oa_id, current.version)
                 return await self._wait_for_newer(oa_id, current.version)
             return await self._do_refresh(oa_id, current)
+
+    async def quiesce(self) -> None:
+        """Wait for refreshes in progress (before giving up token leadership in a rebalance)."""
+        for lock in list(self._locks.values()):
+            async with lock:
+                pass
 
     async def _do_refresh(self, oa_id: str, current: TokenState) -> str:
         oa = self._registry.get(oa_id)
         try:
             pair = await asyncio.wait_for(
-                self._client.refresh(app_id=oa.app_id, secret_key=oa.secret_key, refresh_token=current.refresh_token),
+                self._client.refresh(
+                    app_id=oa.app_id,
+                    secret_key=oa.secret_key,
+                    refresh_token=current.refresh_token,
+                    timeout=REFRESH_TIMEOUT_S,
+                ),
                 REFRESH_TIMEOUT_S,
             )
         except TokenRefreshFailed as exc:
@@ -195,8 +222,16 @@ class TokenManager:
         new = TokenState(
             pair.access_token, pair.refresh_token, now + pair.expires_in, pair.expires_in, current.version + 1
         )
-        await self._store.save(oa_id, new)  # durable before use
+        # Zalo has already rotated the pair: keep it in memory at once, and do not use it (nor release the
+        # lock) before it is durable, however long Kafka takes.
         self._states[oa_id] = new
+        while True:
+            try:
+                await self._store.save(oa_id, new)
+                break
+            except Exception:
+                log.exception("cannot store the new token pair of %s yet; retrying", oa_id)
+                await asyncio.sleep(SAVE_RETRY_S)
         self.refreshes += 1
         metrics.TOKEN_REFRESHES.labels(oa_id, "ok").inc()
         metrics.TOKEN_EXPIRES_IN.labels(oa_id).set(pair.expires_in)
@@ -216,9 +251,20 @@ class TokenManager:
         return self._states[oa_id].access_token
 
     async def _follow(self) -> None:
-        """Pick up pairs written by other dispatchers (and our own, harmlessly)."""
+        """Pick up pairs written by other dispatchers, and (as leader) answer their refresh requests."""
         while True:
-            updates = await self._store.updates()
+            try:
+                updates, requests = await self._store.updates()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reading the token topic failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            for oa_id, version in requests.items():
+                state = self._states.get(oa_id)
+                if state is not None and state.version == version and self._is_leader() and oa_id not in self.paused:
+                    self._tasks.append(asyncio.create_task(self._answer(oa_id, state.access_token)))
             if not updates:
                 continue
             for oa_id, state in updates.items():
@@ -229,6 +275,12 @@ class TokenManager:
                         log.info("OA %s resumed with a newly stored token pair", oa_id)
             async with self._changed:
                 self._changed.notify_all()
+
+    async def _answer(self, oa_id: str, rejected: str) -> None:
+        try:
+            await self.refresh(oa_id, rejected=rejected)
+        except Exception:
+            log.warning("refresh requested by another dispatcher for %s failed", oa_id, exc_info=True)
 
     async def _renew(self) -> None:
         """Refresh ahead of expiry (the leader only); keep the expiry gauge current."""

@@ -59,6 +59,11 @@ class Settings:
 
     # --- Streams (Faust) ---------------------------------------------------------------------
     app_id: str = _setting("HOSO_APP_ID", "hoso-streams", "Faust application id (consumer group, table names).")
+    streams_session_timeout_s: float = _setting(
+        "HOSO_STREAMS_SESSION_TIMEOUT_S",
+        10.0,
+        "Kafka session timeout of Faust workers: how soon a crashed worker's partitions move (seconds).",
+    )
     state_dir: Path = _setting(
         "HOSO_STATE_DIR",
         _CACHE / "state",
@@ -137,7 +142,7 @@ class Settings:
         "HOSO_TOKEN_REFRESH_MARGIN_S", 300.0, "Refresh an OA access token this long before it expires."
     )
     sent_log_lookback_s: float = _setting(
-        "HOSO_SENT_LOG_LOOKBACK_S", 3600.0, "How far back the sent-log is read when a partition is assigned."
+        "HOSO_SENT_LOG_LOOKBACK_S", 21600.0, "How far back the sent-log is read when a partition is assigned."
     )
     dispatch_max_attempts: int = _setting(
         "HOSO_DISPATCH_MAX_ATTEMPTS", 6, "Attempts for a transient Zalo failure before it is dead-lettered."

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 import orjson
+from pydantic import ValidationError
 
 from hoso import metrics
 from schemas import codec
@@ -29,6 +30,7 @@ from schemas.topics import (
 from schemas.zalo_event import ZaloEvent, ZaloServer
 from streams import chat_flow as flow
 from streams import followers as fol
+from streams.batching import send_acknowledged
 from streams.lifecycle import DossierState
 
 if TYPE_CHECKING:
@@ -58,15 +60,22 @@ def register(ctx: StreamsApp) -> None:
     followers_table = ctx.table(FOLLOWERS_TABLE)
 
     async def send_all(result: Any) -> None:
+        """Everything a command produced, acknowledged by Kafka before any table records it as done.
+
+        A refused send stops the worker (``send_acknowledged``) instead of raising into the agents'
+        error handling, which would acknowledge the event and lose, say, a citizen's HUY.
+        """
+        sends: list[tuple[faust.TopicT, bytes | None, bytes]] = []
         for c in getattr(result, "dossier_commands", []):
-            await dossier_commands.send(key=c.ma_ho_so.encode(), value=codec.dumps(c), force=True)
+            sends.append((dossier_commands, c.ma_ho_so.encode(), codec.dumps(c)))
         for c in getattr(result, "citizen_commands", []):
-            await citizen_commands.send(key=c.subscriber_id.encode(), value=codec.dumps(c), force=True)
+            sends.append((citizen_commands, c.subscriber_id.encode(), codec.dumps(c)))
         for ch in getattr(result, "changes", []):
-            await subscription_changes.send(key=ch.ma_ho_so.encode(), value=codec.dumps(ch), force=True)
+            sends.append((subscription_changes, ch.ma_ho_so.encode(), codec.dumps(ch)))
         for n in getattr(result, "replies", []):
-            await notifications.send(key=n.key.encode(), value=codec.dumps(n), force=True)
+            sends.append((notifications, n.key.encode(), codec.dumps(n)))
             metrics.NOTIFICATIONS_EMITTED.labels("none", n.kind.value).inc()
+        await send_acknowledged(sends)
 
     async def handle_zalo_event(key: bytes, event: ZaloEvent) -> str:
         seen = flow.load_list(seen_table.get(key))
@@ -136,8 +145,7 @@ def register(ctx: StreamsApp) -> None:
                 metrics.CHAT_COMMANDS.labels("citizen", "invalid").inc()
                 continue
             updated, commands = flow.on_citizen_command(cmd, flow.load_list(index_table.get(record.key)))
-            for c in commands:
-                await dossier_commands.send(key=c.ma_ho_so.encode(), value=codec.dumps(c), force=True)
+            await send_acknowledged([(dossier_commands, c.ma_ho_so.encode(), codec.dumps(c)) for c in commands])
             if updated is not None:
                 index_table[record.key] = flow.dump_list(updated)
 
@@ -145,14 +153,17 @@ def register(ctx: StreamsApp) -> None:
     async def chat_consent_index(stream: faust.StreamT) -> None:
         """Index the dossiers each consenting recipient follows, for a later "stop all"."""
         async for record in stream.events():
-            for c in flow.consent_index(
-                record.key,
-                record.value,
-                pseudonym_key=settings.pseudonym_key,
-                oa_id=settings.default_oa_id,
-                now=now_vn(),
-            ):
-                await citizen_commands.send(key=c.subscriber_id.encode(), value=codec.dumps(c), force=True)
+            try:
+                commands = flow.consent_index(
+                    record.key,
+                    record.value,
+                    pseudonym_key=settings.pseudonym_key,
+                    oa_id=settings.default_oa_id,
+                    now=now_vn(),
+                )
+            except ValidationError:  # a malformed event: the join agent parks it on the invalid topic
+                continue
+            await send_acknowledged([(citizen_commands, c.subscriber_id.encode(), codec.dumps(c)) for c in commands])
 
     ctx.agents["chat_zalo_events"] = chat_zalo_events
     ctx.agents["chat_dossier_commands"] = chat_dossier_commands

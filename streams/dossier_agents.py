@@ -15,8 +15,9 @@ from schemas.problems import Problem
 from schemas.subscription import Subscription
 from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
 from streams import followers as fol
+from streams.batching import BATCH_MAX, BATCH_WITHIN_S, Batch
 from streams.join import invalid_envelope, join, parse
-from streams.lifecycle_agents import commit, engine_for
+from streams.lifecycle_agents import engine_for, stage
 
 if TYPE_CHECKING:
     from streams.app import StreamsApp
@@ -31,39 +32,58 @@ def register(ctx: StreamsApp) -> None:
     dossier_events = ctx.topic(topics.dossier_events.name, P)
     subscription_changes = ctx.topic(topics.subscription_changes.name, P)
     invalid = ctx.topic(topics.dossier_events_invalid.name, topics.dossier_events_invalid.partitions)
-    state_table = ctx.table(DOSSIER_STATE_TABLE)
     followers_table = ctx.table(FOLLOWERS_TABLE)
-    hold_table = ctx.table(DOSSIER_HOLD_TABLE)
     engine = engine_for(ctx)
 
-    async def join_one(key: bytes | None, value: bytes | None, now: datetime) -> list[Problem]:
-        event, problems = parse(key, value)
+    def join_one(batch: Batch, record: faust.EventT, now: datetime) -> list[Problem]:
+        key = record.key
+        event, problems = parse(key, record.value)
         if event is None:
             return problems
         assert key is not None
-        out = join(engine, event, state_table.get(key), hold_table.get(key), followers_table.get(key), now)
+        out = join(
+            engine,
+            event,
+            batch.get(DOSSIER_STATE_TABLE, key),
+            batch.get(DOSSIER_HOLD_TABLE, key),
+            batch.get(FOLLOWERS_TABLE, key),
+            now,
+        )
         metrics.EVENTS.labels(out.verdict or "applied", event.source_system).inc()
         metrics.AGENCY_LAST_EVENT.labels(event.source_system).set(time.time())
-        await commit(ctx, key, out, agency=event.source_system)
+        stage(ctx, batch, record, key, out, agency=event.source_system)
         return []
 
     @ctx.app.agent(dossier_events, name="join_dossier_events")
     async def join_dossier_events(stream: faust.StreamT) -> None:
-        """Dedupe and apply each dossier event, update followers, emit one notification per follower."""
-        async for record in stream.events():
-            key, value, msg = record.key, record.value, record.message
+        """Dedupe and apply each dossier event, update followers, emit one notification per follower.
+
+        Batched (see ``streams.batching``): messages are acknowledged by Kafka before the state that marks
+        their events as handled is written, and a refused send stops the worker before anything is acked.
+        """
+        async for records in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            batch = Batch(ctx.tables)
             now = ctx.clock()
-            try:
-                problems = await join_one(key, value, now)
-            except Exception as exc:  # a bug must not skip a record: park it with the error, keep going
-                log.exception("unexpected error on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
-                problems = [Problem("", f"internal error while processing: {type(exc).__name__}: {exc}")]
-            if problems:
-                metrics.EVENTS.labels("invalid", "unknown").inc()
-                envelope = invalid_envelope(
-                    key, value, problems, topic=msg.topic, partition=msg.partition, offset=msg.offset, now=now
-                )
-                await invalid.send(key=key, value=envelope, force=True)
+            for record in records:
+                msg = record.message
+                try:
+                    problems = join_one(batch, record, now)
+                except Exception as exc:  # a bug must not skip a record: park it with the error, keep going
+                    log.exception("unexpected error on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
+                    problems = [Problem("", f"internal error while processing: {type(exc).__name__}: {exc}")]
+                if problems:
+                    metrics.EVENTS.labels("invalid", "unknown").inc()
+                    envelope = invalid_envelope(
+                        record.key,
+                        record.value,
+                        problems,
+                        topic=msg.topic,
+                        partition=msg.partition,
+                        offset=msg.offset,
+                        now=now,
+                    )
+                    batch.send(invalid, record.key, envelope)
+            await batch.flush()
 
     @ctx.app.agent(subscription_changes, name="apply_subscription_changes")
     async def apply_subscription_changes(stream: faust.StreamT) -> None:

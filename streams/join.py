@@ -7,6 +7,7 @@ citizen is told can be tested without a broker, and the same code runs under Fau
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import datetime
 
 import orjson
@@ -19,6 +20,8 @@ from streams import followers as fol
 from streams.engine import Engine, Outcome
 from streams.hold import Hold
 from streams.lifecycle import DossierState
+
+KEPT_BYTES = 256 * 1024  # of a rejected record kept on the invalid-events topic
 
 
 def parse(key: bytes | None, value: bytes | None) -> tuple[DossierEvent | None, list[Problem]]:
@@ -67,13 +70,23 @@ def invalid_envelope(
     offset: int,
     now: datetime,
 ) -> bytes:
-    """The record written to the invalid-events topic: the original bytes and every problem found."""
+    """The record written to the invalid-events topic: the original bytes and every problem found.
+
+    Base64 grows bytes by a third, so a rejected record near Kafka's 1 MB limit could not be parked whole;
+    past ``KEPT_BYTES`` only its head is kept, with its size and SHA-256 so the agency can match it.
+    """
+    kept = value
+    if value is not None and len(value) > KEPT_BYTES:
+        kept = value[:KEPT_BYTES]
     return orjson.dumps(
         {
             "problems": [p.to_dict() for p in problems],
             "source": {"topic": topic, "partition": partition, "offset": offset},
-            "key_b64": base64.b64encode(key).decode() if key is not None else None,
-            "value_b64": base64.b64encode(value).decode() if value is not None else None,
+            "key_b64": base64.b64encode(key[:1024]).decode() if key is not None else None,
+            "value_b64": base64.b64encode(kept).decode() if kept is not None else None,
+            "value_size": len(value) if value is not None else None,
+            "value_sha256": hashlib.sha256(value).hexdigest() if value is not None else None,
+            "truncated": kept is not value,
             "received_at": iso_vn(now),
         }
     )

@@ -24,6 +24,7 @@ from schemas import codec
 from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
 from streams import catalogue as cat
 from streams import followers as fol
+from streams.batching import BATCH_MAX, BATCH_WITHIN_S, Batch
 from streams.engine import Engine, Outcome
 from streams.hold import Hold
 from streams.join import release
@@ -53,19 +54,19 @@ def tick_record(kind: str, at: datetime) -> bytes:
     return orjson.dumps({"kind": kind, "at": at.isoformat()})
 
 
-async def commit(ctx: StreamsApp, key: bytes, out: Outcome, agency: str = "unknown") -> None:
-    """Write an outcome back: tables first (no await between the caller's reads and these writes), then sends."""
-    state_table = ctx.table(DOSSIER_STATE_TABLE)
-    hold_table = ctx.table(DOSSIER_HOLD_TABLE)
+def stage(
+    ctx: StreamsApp, batch: Batch, event: faust.EventT, key: bytes, out: Outcome, agency: str = "unknown"
+) -> None:
+    """Stage an outcome in the batch: its messages, then its table writes (applied after the acks)."""
     if out.state is not None and out.state_changed:
-        state_table[key] = out.state.to_bytes()
+        batch.put(event, DOSSIER_STATE_TABLE, key, out.state.to_bytes())
     if out.followers_changed:
-        ctx.table(FOLLOWERS_TABLE)[key] = fol.encode(out.followers)
+        batch.put(event, FOLLOWERS_TABLE, key, fol.encode(out.followers))
     if out.hold.is_empty():
-        if key in hold_table:
-            del hold_table[key]
+        if batch.get(DOSSIER_HOLD_TABLE, key) is not None:
+            batch.put(event, DOSSIER_HOLD_TABLE, key, None)
     else:
-        hold_table[key] = out.hold.to_bytes()
+        batch.put(event, DOSSIER_HOLD_TABLE, key, out.hold.to_bytes())
     agency = out.state.source_system if out.state is not None else agency
     for flag in out.flags:
         metrics.COMPLIANCE_FLAGS.labels(flag.value, agency).inc()
@@ -76,7 +77,7 @@ async def commit(ctx: StreamsApp, key: bytes, out: Outcome, agency: str = "unkno
         metrics.HELD_MESSAGES.labels(kind).inc()
     notifications = ctx.topic(ctx.topics.notifications.name, ctx.topics.notifications.partitions)
     for n in out.notifications:
-        await notifications.send(key=n.key.encode(), value=codec.dumps(n), force=True)
+        batch.send(notifications, n.key.encode(), codec.dumps(n))
         metrics.NOTIFICATIONS_EMITTED.labels(n.trang_thai or "none", n.kind.value).inc()
 
 
@@ -87,33 +88,41 @@ def register(ctx: StreamsApp) -> None:
     ticks = ctx.topic(ctx.topics.lifecycle_ticks.name, ctx.topics.lifecycle_ticks.partitions)
     state_table = ctx.table(DOSSIER_STATE_TABLE)
     hold_table = ctx.table(DOSSIER_HOLD_TABLE)
-    followers_table = ctx.table(FOLLOWERS_TABLE)
     in_flight: dict[bytes, datetime] = {}
 
     @ctx.app.agent(ticks, name="apply_lifecycle_ticks")
     async def apply_lifecycle_ticks(stream: faust.StreamT) -> None:
         """Release what a dossier holds, or raise its OVERDUE state, when a timer says it is due."""
-        async for record in stream.events():
-            key = record.key
-            try:
-                tick = orjson.loads(record.value or b"{}")
-                at = datetime.fromisoformat(tick["at"])
-                kind = tick["kind"]
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                log.warning("ignoring a malformed tick at offset %s", record.message.offset)
-                continue
-            if key is None:
-                continue
-            in_flight.pop(key, None)
-            if kind == OVERDUE:
-                state = DossierState.from_bytes(state_table.get(key))
-                raised = overdue(state, at, FINISHED) if state is not None else None
-                if raised is not None:
-                    state_table[key] = raised.to_bytes()
-                    metrics.OVERDUE_DOSSIERS.labels(raised.source_system).inc()
-                continue
-            out = release(engine, state_table.get(key), hold_table.get(key), followers_table.get(key), at)
-            await commit(ctx, key, out)
+        async for records in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            batch = Batch(ctx.tables)
+            for record in records:
+                key = record.key
+                try:
+                    tick = orjson.loads(record.value or b"{}")
+                    at = datetime.fromisoformat(tick["at"])
+                    kind = tick["kind"]
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                    log.warning("ignoring a malformed tick at offset %s", record.message.offset)
+                    continue
+                if key is None:
+                    continue
+                in_flight.pop(key, None)
+                if kind == OVERDUE:
+                    state = DossierState.from_bytes(batch.get(DOSSIER_STATE_TABLE, key))
+                    raised = overdue(state, at, FINISHED) if state is not None else None
+                    if raised is not None:
+                        batch.put(record, DOSSIER_STATE_TABLE, key, raised.to_bytes())
+                        metrics.OVERDUE_DOSSIERS.labels(raised.source_system).inc()
+                    continue
+                out = release(
+                    engine,
+                    batch.get(DOSSIER_STATE_TABLE, key),
+                    batch.get(DOSSIER_HOLD_TABLE, key),
+                    batch.get(FOLLOWERS_TABLE, key),
+                    at,
+                )
+                stage(ctx, batch, record, key, out)
+            await batch.flush()
 
     async def send_tick(key: bytes, kind: str, now: datetime) -> None:
         # A tick already on its way for this key is enough; resend only if it seems lost.

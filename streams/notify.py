@@ -98,6 +98,18 @@ def notifications_for(
     return out
 
 
+def alert_template(
+    broadcast: Broadcast, channel: SendChannel, name: str | None, *, oa_id: str, catalogue: Catalogue
+) -> tuple[str | None, dict[str, str]]:
+    """Template id and data of an area alert on ``channel`` for a person called ``name`` (OA text: none)."""
+    if channel is not SendChannel.ZBS_PHONE:
+        return None, {}
+    if broadcast.template_id:
+        return broadcast.template_id, dict(broadcast.template_data)
+    template = catalogue.template(oa_id, ALERT)
+    return template.template_id, template.data(render.alert_values(broadcast, name))
+
+
 def alert_for(
     broadcast: Broadcast, subscriber_id: str, follower: dict, *, oa_id: str, now: datetime, catalogue: Catalogue
 ) -> Notification:
@@ -105,13 +117,7 @@ def alert_for(
     name = follower.get("ho_ten_hien_thi")
     phone = follower.get("phone")
     channel = SendChannel.ZBS_PHONE if phone else SendChannel.OA_TEXT
-    template_id_, data = None, {}
-    if channel is SendChannel.ZBS_PHONE:
-        if broadcast.template_id:
-            template_id_, data = broadcast.template_id, dict(broadcast.template_data)
-        else:
-            template = catalogue.template(oa_id, ALERT)
-            template_id_, data = template.template_id, template.data(render.alert_values(broadcast, name))
+    template_id_, data = alert_template(broadcast, channel, name, oa_id=oa_id, catalogue=catalogue)
     return Notification(
         tracking_id=tracking_id_for(f"broadcast:{broadcast.broadcast_id}", subscriber_id),
         kind=Kind.ALERT,

@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from consumers.zalo.codes import ErrorClass, classify
+from consumers.zalo.transport import AiohttpTransport
 from hoso.errors import (
     DeferredDelivery,
     DeliveryError,
@@ -74,7 +75,18 @@ class ZaloClient:
         self._oa_url = oa_url.rstrip("/")
         self._oauth_url = oauth_url.rstrip("/")
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        if transport is None:
+            # httpx's own pool costs more CPU per request than the request itself at thousands per second
+            # (docs/performance.md); aiohttp's connection handling, behind the same httpx API, does not.
+            transport = AiohttpTransport(max_connections)
         self._http = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+        # Sends build their httpx.Request here and hand it straight to the transport: AsyncClient's URL
+        # merging, auth, redirect and cookie steps (none of which Zalo's JSON calls use) cost as much CPU
+        # as the HTTP exchange itself at thousands of sends per second (docs/performance.md). The token
+        # refresh, rare and form-encoded, still goes through the client, which also owns the transport.
+        self._transport = transport
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        self._urls: dict[str, httpx.URL] = {}
 
     async def send_template(
         self, token: str, *, phone: str, template_id: str, template_data: dict[str, str], tracking_id: str
@@ -128,13 +140,21 @@ class ZaloClient:
         """Delivery status of a ZBS message (-1 unknown, 0 sent, 1 delivered)."""
         return await self._get(self._zbs_url + ZBS_STATUS, token, {"message_id": message_id})
 
-    async def refresh(self, *, app_id: str, secret_key: str, refresh_token: str) -> TokenPair:
+    async def refresh(
+        self,
+        *,
+        app_id: str,
+        secret_key: str,
+        refresh_token: str,
+        timeout: float = 60.0,  # noqa: ASYNC109 - an HTTP timeout handed to httpx, not a cancel scope
+    ) -> TokenPair:
         """Exchange a (single-use) refresh token for a new pair; the caller must store the pair before use."""
         try:
             response = await self._http.post(
                 self._oauth_url + OAUTH_TOKEN,
                 data={"app_id": app_id, "refresh_token": refresh_token, "grant_type": "refresh_token"},
                 headers={"secret_key": secret_key},
+                timeout=timeout,  # longer than sends: an abandoned refresh can lose the rotated pair
             )
         except httpx.TransportError as exc:
             raise RetryableDelivery(f"token refresh: network: {type(exc).__name__}") from exc
@@ -160,12 +180,30 @@ class ZaloClient:
         return Accepted(msg_id=str(data.get("message_id", "")))
 
     async def _post(self, url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"access_token": token, "Content-Type": "application/json"}
+        return await self._call("POST", url, headers, content=orjson.dumps(body))
+
+    async def _get(self, url: str, token: str, params: dict[str, str]) -> dict[str, Any]:
+        return await self._call("GET", url, {"access_token": token}, params=params)
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        content: bytes | None = None,
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        target = self._urls.get(url)
+        if target is None:
+            target = self._urls[url] = httpx.URL(url)
+        if params:
+            target = target.copy_merge_params(params)
+        request = httpx.Request(method, target, headers=headers, content=content, extensions=self._extensions)
         try:
-            response = await self._http.post(
-                url,
-                content=orjson.dumps(body),
-                headers={"access_token": token, "Content-Type": "application/json"},
-            )
+            response = await self._transport.handle_async_request(request)
+            await response.aread()
         except httpx.TimeoutException as exc:
             raise RetryableDelivery(f"timeout: {type(exc).__name__}", code=None) from exc
         except httpx.TransportError as exc:

@@ -55,7 +55,7 @@ async def test_when_the_rate_is_the_bottleneck_emergencies_go_first():
 
 def test_retry_rounds_walk_the_tiers_then_dead_letter():
     topics = catalogue("x", 4, "app")
-    schedule = RetrySchedule.for_topics(topics)
+    schedule = RetrySchedule.for_topics(topics, max_rounds=5)
     names = [schedule.next(r)[0] for r in range(1, 5)]
     assert names == [
         topics.notifications_retry_1.name,
@@ -64,6 +64,7 @@ def test_retry_rounds_walk_the_tiers_then_dead_letter():
         topics.notifications_retry_3.name,
     ]
     assert schedule.next(5) is None
+    assert RetrySchedule.for_topics(topics, max_rounds=1).next(1) is None
 
 
 def test_retry_headers_round_trip():

@@ -134,6 +134,11 @@ async def test_a_citizen_follows_looks_up_and_stops_by_chat(settings, tmp_path: 
                 assert published and all(t.startswith("tc ") for t in published)
                 assert read(settings, "subscription_changes") == [], "a forged DK registered"
                 publisher.publish(event("SUPPLEMENT_REQUESTED", sequence=2, trang_thai_label_vi="Cần bổ sung giấy tờ"))
+                # Dossier events and chat commands travel on different topics: wait until the state shows it.
+                async with asyncio.timeout(60):
+                    while not any("Cần bổ sung giấy tờ" in t for t in to_user()):
+                        assert await say(f"TC {DOSSIER}") == 200
+                        await asyncio.sleep(1)
 
                 # One DK delivered five times (two receivers, so the worker's dedupe is exercised) → one effect.
                 before = len(to_user())

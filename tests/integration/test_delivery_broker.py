@@ -172,7 +172,6 @@ async def test_messages_that_keep_failing_are_dead_lettered_and_can_be_replayed(
     publish(settings, [note(i, f"8491300{i:04d}") for i in range(3)])
     async with await start(sim_config(faults="rate_limit=1.0")) as sim:
         d = dispatcher_for(settings, sim)
-        d.schedule = type(d.schedule)(())  # no retry tiers: the first failed round dead-letters
         await run_until(d, lambda: d.stats.dead_lettered == 3, timeout=30)
         letters = list(dlq.read(kafka_python(settings), d.topics))
         assert sorted(x.tracking_id for x in letters) == ["n00000", "n00001", "n00002"]
@@ -246,8 +245,10 @@ async def test_a_refused_refresh_pauses_the_oa_and_parks_its_messages(settings):
         await run_until(d, lambda: d.stats.sent == 1 and d.stats.parked == 1, timeout=30)
     assert OAS[0] in d.tokens.paused
     assert set(sim.state.tracking_counts) == {"n00002"}
-    deferred = await topic_records(settings, d.topics.notifications_deferred.name)
-    assert [orjson.loads(r.value)["tracking_id"] for r in deferred] == ["n00001"]
+    held = await topic_records(settings, d.topics.notifications_retry_3.name)
+    assert [orjson.loads(r.value)["tracking_id"] for r in held] == ["n00001"]
+    _, not_before = read_headers(held[0].headers)
+    assert not_before > time.time() + 60, "re-checked only after a while"
 
 
 class SlowFor(httpx.AsyncBaseTransport):
@@ -300,6 +301,32 @@ async def test_the_sent_log_stops_a_re_read_record_from_being_sent_again(setting
         await rewind.commit(dict.fromkeys(tps, 0))
         await rewind.stop()
         d2 = dispatcher_for(settings, sim)
-        await run_until(d2, lambda: d2.stats.already_sent == 30)
+        await run_until(d2, lambda: d2.stats.already_sent == 30, timeout=120)
     assert d2.stats.sent == 0
+    assert all(c == 1 for c in sim.state.tracking_counts.values())
+
+
+async def test_two_dispatchers_share_one_refresh_per_oa_through_the_token_leader(settings):
+    notes = [note(i, f"8492000{i:04d}", oa=OAS[i % 2]) for i in range(400)]
+    publish(settings, notes[:100])
+    async with await start(sim_config()) as sim:
+        first, second = dispatcher_for(settings, sim), dispatcher_for(settings, sim)
+        tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
+        async with asyncio.timeout(90):
+            while len(sim.state.tracking_counts) < 100 or not (first.assignment() and second.assignment()):
+                await asyncio.sleep(0.05)
+            leaders = [d._is_token_leader() for d in (first, second)]
+            assert sorted(leaders) == [False, True], "exactly one dispatcher is the token leader"
+            async with httpx.AsyncClient(base_url=sim.url) as http:
+                await http.post("/_sim/tokens/expire")
+            publish(settings, notes[100:])
+            while len(sim.state.tracking_counts) < 400:
+                await asyncio.sleep(0.05)
+        for d in (first, second):
+            d.stop()
+        await asyncio.gather(*tasks)
+        async with httpx.AsyncClient(base_url=sim.url) as http:
+            stats = (await http.get("/_sim/stats")).json()
+    assert first.stats.sent > 0 and second.stats.sent > 0, "both dispatchers did part of the work"
+    assert stats["token_refreshes"]["by_oa"] == {OAS[0]: 1, OAS[1]: 1}
     assert all(c == 1 for c in sim.state.tracking_counts.values())

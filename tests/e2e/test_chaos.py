@@ -1,0 +1,48 @@
+"""`hoso chaos` end to end: SIGKILLed worker and dispatcher, a broker restart and a faulty Zalo, nothing lost.
+
+The campaign starts its own broker (so restarting it disturbs no other test) unless KAFKA_BOOTSTRAP points at
+an existing cluster, in which case the broker is left alone and only the kills and Zalo faults run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from hoso.logscan import scan_paths
+from hoso.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+
+def test_chaos_loses_nothing_through_kills_a_broker_restart_and_zalo_faults(tmp_path):
+    local = Settings.from_env().local_broker
+    env = {**os.environ, "HOSO_PARTITIONS": "4"}
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "hoso.cli", "chaos", "--json", "--duration", "60", "--rate", "15", "--kills", "3",
+         "--seed", "7", "--drain-timeout", "90", "--run-dir", str(tmp_path)],
+        env=env, capture_output=True, timeout=300, check=False,
+    )  # fmt: skip
+    wall = time.monotonic() - started
+    lines = proc.stdout.decode().strip().splitlines()
+    assert lines, f"no output; stderr:\n{proc.stderr.decode()[-3000:]}"
+    s = orjson.loads(lines[-1])
+    print(f"\nchaos: {s} (wall {wall:.0f}s)")
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    assert s["lost"] == 0 and s["delivered"] == s["expected"] > 100
+    assert s["kills"] == 3 and s["kills_by_role"] == {"worker": 2, "dispatcher": 1}
+    assert s["broker_restarts"] == (1 if local else 0)
+    assert s["publish_failures"] == 0
+    assert s["invalid_rejected"] == s["invalid_injected"] > 0
+    assert s["unexpected"] == 0
+    assert isinstance(s["duplicates"], int) and s["duplicates"] >= 0
+    assert sum(s["zalo_faults_injected"].values()) > 0, "the simulator should have misbehaved"
+    leaks = scan_paths([Path(s["run_dir"]) / "logs"])
+    assert not leaks, [str(f) for f in leaks[:10]]
