@@ -20,6 +20,16 @@ from hoso.settings import Settings
 from schemas.common import now_vn
 from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, Topics, catalogue
 
+TABLE_ROCKSDB_OPTIONS: dict[str, int] = {
+    "write_buffer_size": 4 * 1024 * 1024,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 8 * 1024 * 1024,
+    "block_cache_compressed_size": 8 * 1024 * 1024,
+}
+"""RocksDB sizing per table partition. Faust's defaults (64 MiB write buffers ×3 and a 2 GiB block cache for
+every partition of every table) let a worker's RSS grow past 1 GB with a million followers
+(docs/performance.md); reads are served mostly from the OS page cache anyway."""
+
 
 @dataclass
 class StreamsApp:
@@ -53,6 +63,7 @@ class StreamsApp:
                 partitions=self.settings.partitions,
                 key_type=bytes,
                 value_type=bytes,
+                options=dict(TABLE_ROCKSDB_OPTIONS),  # Faust's store pops keys from it: one copy per table
             )
         return self.tables[name]
 
@@ -75,7 +86,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
         broker_commit_interval=0.5,
         broker_session_timeout=settings.streams_session_timeout_s,
         broker_heartbeat_interval=max(0.5, settings.streams_session_timeout_s / 5),
-        producer_linger=0.005,
+        producer_linger=0.0,
         producer_acks=-1,
         web_enabled=settings.streams_web_port > 0,
         web_port=settings.streams_web_port or 6066,

@@ -31,7 +31,7 @@ from faust.streams import _current_event  # Faust's own notion of "the event bei
 log = logging.getLogger("hoso.streams.batching")
 
 BATCH_MAX = 500
-BATCH_WITHIN_S = 0.02
+BATCH_WITHIN_S = 0.005
 EXIT_KAFKA_REFUSED = 75  # EX_TEMPFAIL: restart me
 
 

@@ -1,0 +1,71 @@
+"""``hoso bench --quick --json`` keeps working: one JSON line per figure, in the documented shape.
+
+Benchmarks are not tests, so no number is checked here — only that a quick run of a cheap scenario
+completes against the real broker and reports figures the documented way.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from hoso.bench.figures import Figure
+from hoso.bench.runner import SCENARIOS, parse_scenarios
+from hoso.errors import ConfigurationError
+
+KEYS = ["scenario", "metric", "value", "unit", "baseline", "ratio"]
+
+
+def test_a_figure_without_baseline_has_null_baseline_and_ratio() -> None:
+    line = orjson.loads(Figure("memory", "worker_peak_rss_mb", 512.0, "MiB").json_line())
+    assert list(line) == KEYS
+    assert line["baseline"] is None and line["ratio"] is None
+
+
+def test_a_figure_with_baseline_reports_value_over_baseline() -> None:
+    line = orjson.loads(Figure("dispatcher", "x", 3000.0, "notifications/s", 6000.0).json_line())
+    assert line["baseline"] == 6000.0 and line["ratio"] == 0.5
+
+
+def test_scenarios_are_selected_by_name_and_unknown_names_are_refused() -> None:
+    assert parse_scenarios("streams, dispatcher") == ("streams", "dispatcher")
+    assert parse_scenarios("all") == tuple(SCENARIOS)
+    with pytest.raises(ConfigurationError, match="nosuch"):
+        parse_scenarios("dispatcher,nosuch")
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(170)
+def test_quick_dispatcher_bench_prints_one_json_line_per_figure_and_a_report(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.md"
+    env = {**os.environ, "KAFKA_BOOTSTRAP": kafka_bootstrap, "HOSO_STATE_DIR": str(tmp_path / "state")}
+    command = ["bench", "--quick", "--json", "--scenario", "dispatcher", "--report", str(report)]
+    done = subprocess.run(
+        [sys.executable, "-m", "hoso.cli", *command],
+        env=env,
+        capture_output=True,
+        timeout=160,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
+    lines = [orjson.loads(raw) for raw in done.stdout.splitlines() if raw.strip()]
+    metrics = {line["metric"] for line in lines}
+    assert {"dispatcher_notifications_per_s", "aiohttp_ceiling_requests_per_s"} <= metrics
+    for line in lines:
+        assert list(line) == KEYS
+        assert line["scenario"] == "dispatcher"
+        assert isinstance(line["value"], float) and math.isfinite(line["value"]) and line["value"] > 0
+        if line["baseline"] is None:
+            assert line["ratio"] is None
+        else:
+            assert line["ratio"] == pytest.approx(line["value"] / line["baseline"], rel=1e-3)
+    text = report.read_text()
+    assert "dispatcher_notifications_per_s" in text and "nproc" in text
