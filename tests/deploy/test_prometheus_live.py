@@ -161,6 +161,9 @@ def live(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             it = Live(url, stack, summary, http)
             up = it.wait_for("sum(up)", lambda v: v == len(stack["metrics"]), timeout=30)
             assert up == len(stack["metrics"]), f"targets not up: {it.query('up')}"
+            # The alerts sent after the demo meet the expired token: wait until that has been scraped.
+            it.wait_for("sum(hoso_zalo_token_refreshes_total)", lambda v: (v or 0) >= 1, timeout=90)
+            it.wait_for("sum(hoso_broadcast_recipients_total)", lambda v: (v or 0) > 0, timeout=60)
             yield it
     finally:
         if prom is not None:
@@ -169,7 +172,12 @@ def live(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def _broadcast_to_demo_provinces(env: dict[str, str], stack: dict) -> None:
-    """Area alerts to the provinces the synthetic dossiers come from, through the CLI operators use."""
+    """Area alerts to the provinces the synthetic dossiers come from, through the CLI operators use.
+
+    The OA's token is expired at the simulator first, so the alerts' sends meet a rejected token and the
+    dispatcher's refresh (and the expiry gauge it sets) happens whatever the timing of the run.
+    """
+    httpx.post(f"{stack['simulator']}/_sim/tokens/expire", timeout=10).raise_for_status()
     for province in ("22", "44", "01", "79", "38", "48"):
         subprocess.run(
             [sys.executable, "-m", "hoso.cli", "broadcast", "--area", province, "--text", "Cảnh báo bão số 3 (thử)"],
@@ -187,7 +195,7 @@ def test_area_alerts_fan_out_in_the_worker(live: Live):
 
 def test_token_refreshes_and_expiry_are_visible(live: Live):
     refreshed = live.wait_for('sum(hoso_zalo_token_refreshes_total{outcome="ok"})', lambda v: (v or 0) >= 1, timeout=60)
-    assert refreshed >= 1
+    assert (refreshed or 0) >= 1
     left = live.value("min(hoso_zalo_token_expiry_seconds)")
     assert left is not None and 0 <= left <= 15
 
