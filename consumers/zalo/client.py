@@ -92,31 +92,28 @@ class ZaloClient:
         self, token: str, *, phone: str, template_id: str, template_data: dict[str, str], tracking_id: str
     ) -> Accepted:
         """Send an approved ZBS template to a phone number (``84…``)."""
-        body = {
-            "phone": phone,
-            "template_id": template_id,
-            "template_data": template_data,
-            "tracking_id": tracking_id,
-        }
-        data = await self._post(self._zbs_url + ZBS_TEMPLATE, token, body)
-        quota = data.get("quota") or {}
-        return Accepted(
-            msg_id=str(data.get("msg_id", "")),
-            remaining_quota=_int_or_none(quota.get("remainingQuota")),
-            daily_quota=_int_or_none(quota.get("dailyQuota")),
-        )
+        return await self._send_zbs(ZBS_TEMPLATE, token, {"phone": phone}, template_id, template_data, tracking_id)
 
     async def send_template_hashed(
         self, token: str, *, phone_hash: str, template_id: str, template_data: dict[str, str], tracking_id: str
     ) -> Accepted:
         """Send a ZBS template to the SHA-256 of a ``84…`` number (the phone itself never leaves hoso)."""
-        body = {
-            "hash_phone": phone_hash,
-            "template_id": template_id,
-            "template_data": template_data,
-            "tracking_id": tracking_id,
-        }
-        data = await self._post(self._zbs_url + ZBS_TEMPLATE_HASHED, token, body)
+        return await self._send_zbs(
+            ZBS_TEMPLATE_HASHED, token, {"hash_phone": phone_hash}, template_id, template_data, tracking_id
+        )
+
+    async def _send_zbs(
+        self,
+        path: str,
+        token: str,
+        recipient: dict[str, str],
+        template_id: str,
+        template_data: dict[str, str],
+        tracking_id: str,
+    ) -> Accepted:
+        """The ZBS phone-channel call both variants share; only the recipient field differs."""
+        body = {**recipient, "template_id": template_id, "template_data": template_data, "tracking_id": tracking_id}
+        data = await self._post(self._zbs_url + path, token, body)
         quota = data.get("quota") or {}
         return Accepted(
             msg_id=str(data.get("msg_id", "")),

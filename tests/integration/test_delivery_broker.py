@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
 
 import httpx
 import orjson
@@ -30,6 +29,7 @@ from schemas import dumps
 from schemas.common import now_vn
 from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
 from schemas.topics import catalogue
+from tests.integration.dispatching import run_until
 
 pytestmark = pytest.mark.broker
 
@@ -92,19 +92,6 @@ def publish(settings, notes: list[Notification]) -> dict[int, int]:
         ends[md.partition] = max(ends.get(md.partition, 0), md.offset + 1)
     producer.close()
     return ends
-
-
-async def run_until(dispatcher: Dispatcher, done: Callable[[], bool], timeout: float = 60.0) -> None:
-    task = asyncio.create_task(dispatcher.run())
-    try:
-        async with asyncio.timeout(timeout):
-            while not done():
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.05)
-    finally:
-        dispatcher.stop()
-        await task
 
 
 async def topic_records(settings, topic: str) -> list:
@@ -290,7 +277,7 @@ async def test_the_sent_log_stops_a_re_read_record_from_being_sent_again(setting
     publish(settings, notes)
     async with await start(sim_config()) as sim:
         d = dispatcher_for(settings, sim)
-        await run_until(d, lambda: d.stats.sent == 30)
+        await run_until(d, lambda: d.stats.sent == 30, timeout=120)
         # As after a crash before the commit: the group's offsets go back to the start.
         rewind = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap, group_id=settings.dispatcher_group, enable_auto_commit=False

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -17,6 +15,7 @@ from schemas import dumps
 from schemas.common import now_vn
 from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
 from schemas.topics import catalogue
+from tests.integration.dispatching import run_until
 
 pytestmark = pytest.mark.broker
 
@@ -35,19 +34,6 @@ def notification(i: int, phone: str, subscriber: str) -> Notification:
         template_data={"ten_nguoi_dan": "Lan", "seq": str(i)},
         text=f"tin {i}",
     )
-
-
-async def run_until(dispatcher: Dispatcher, done, timeout: float = 30.0) -> None:
-    task = asyncio.create_task(dispatcher.run())
-    try:
-        async with asyncio.timeout(timeout):
-            while not done():
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.05)
-    finally:
-        dispatcher.stop()
-        await task
 
 
 async def committed(settings, topic: str, partitions: int) -> dict[int, int]:
@@ -77,7 +63,7 @@ async def test_every_notification_is_sent_once_in_order_per_recipient_and_offset
     async with await start(SimulatorConfig()) as sim:
         settings = settings.replace(zalo_zbs_url=sim.url, zalo_oa_url=sim.url)
         dispatcher = Dispatcher(settings)
-        await run_until(dispatcher, lambda: dispatcher.stats.sent + dispatcher.stats.permanent_failures >= 61)
+        await run_until(dispatcher, lambda: dispatcher.stats.sent + dispatcher.stats.permanent_failures >= 61, 30)
         counts = sim.state.tracking_counts
         order = [m.tracking_id for m in sim.state.messages]
 
