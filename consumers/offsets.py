@@ -29,11 +29,11 @@ class PartitionOffsets:
         self._advance()
 
     def _advance(self) -> None:
-        low = min(self._pending) if self._pending else None
-        while self.committable in self._done and (low is None or self.committable < low):
+        # A pending offset is never in _done, so the run of finished offsets stops before the first one.
+        while self.committable in self._done:
             self._done.discard(self.committable)
             self.committable += 1
-        if low is None and self._done:
+        if not self._pending and self._done:
             # Gaps in offsets (compaction, transaction markers) are not records: once nothing is pending,
             # everything finished is committable.
             self.committable = max(self.committable, max(self._done) + 1)

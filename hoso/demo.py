@@ -62,6 +62,8 @@ class Expectation:
     tracking_ids: set[str] = field(default_factory=set)
     permanent: set[str] = field(default_factory=set)  # to the simulator's magic numbers: must fail, recorded
     samples: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    """Tracking id → ``dossier message-id``, to name what was lost when something is."""
 
 
 def expected_notifications(
@@ -90,14 +92,16 @@ def expected_notifications(
     magic: set[str] = set()
     low_value = {Status.IN_PROCESS, Status.TRANSFERRED}
 
-    def announce(message_id: str, to: set[str]) -> None:
+    def announce(dossier: str, message_id: str, to: set[str]) -> None:
         for sid in to:
-            (exp.permanent if sid in magic else exp.tracking_ids).add(tracking_id_for(message_id, sid))
+            tid = tracking_id_for(message_id, sid)
+            (exp.permanent if sid in magic else exp.tracking_ids).add(tid)
+            exp.origins[tid] = f"{dossier} {message_id}"
 
     by_dossier: dict[str, list[dict[str, Any]]] = {}
     for e in events:
         by_dossier.setdefault(e["data"]["ma_ho_so"], []).append(e)
-    for dossier_events in by_dossier.values():
+    for dossier, dossier_events in by_dossier.items():
         current: set[str] = set()
         pending: tuple[str, datetime, set[str]] | None = None  # a low-value event not yet announced
         survey: tuple[str, datetime] | None = None  # a RESULT_RETURNED awaiting our invitation
@@ -108,11 +112,11 @@ def expected_notifications(
             status = Status(e["data"]["trang_thai"])
             if pending is not None:
                 if at - pending[1] >= collapse:
-                    announce(pending[0], pending[2])
+                    announce(dossier, pending[0], pending[2])
                     last_low = pending[1]
                 pending = None
             if survey is not None and survey_delay is not None and at >= survey[1] + survey_delay:
-                announce(survey[0] + ":survey", current)
+                announce(dossier, survey[0] + ":survey", current)
                 invited, survey = True, None
             for r in e["data"].get("nguoi_nhan_thong_bao", []):
                 phone = normalize_phone(r["phone"]) if r.get("phone") else None
@@ -132,18 +136,18 @@ def expected_notifications(
                     pending = (e["event_id"], at, set(current))
             elif status is Status.SURVEY_INVITED:
                 if not invited:
-                    announce(e["event_id"], current)
+                    announce(dossier, e["event_id"], current)
                     invited, survey = True, None
             else:
-                announce(e["event_id"], current)
+                announce(dossier, e["event_id"], current)
             if status is Status.RESULT_RETURNED and survey_delay is not None and not invited:
                 survey = (e["event_id"], at)
         # What is still held when the events run out is released by a timer when due; events dated in the
         # future (the generator runs lifecycles past today) are not due during the run.
         if pending is not None and pending[1] + collapse <= horizon:
-            announce(pending[0], pending[2])
+            announce(dossier, pending[0], pending[2])
         if survey is not None and survey_delay is not None and survey[1] + survey_delay <= horizon:
-            announce(survey[0] + ":survey", current)
+            announce(dossier, survey[0] + ":survey", current)
     return exp
 
 

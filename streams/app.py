@@ -7,6 +7,7 @@ co-partitioned with the dossier and subscription topics, so every lookup is loca
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,7 @@ from hoso.lag import start_lag_exporter
 from hoso.settings import Settings
 from schemas.common import now_vn
 from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, Topics, catalogue
+from streams.batching import Pipeline
 
 TABLE_ROCKSDB_OPTIONS: dict[str, int] = {
     "write_buffer_size": 4 * 1024 * 1024,
@@ -45,6 +47,9 @@ class StreamsApp:
     """Where agents and timers read the time (tests replace it instead of sleeping)."""
     engine: Any = None
     """The lifecycle rules engine (``streams.engine.Engine``), built once from settings and the catalogue."""
+    pipeline: Any = None
+    """The batches in flight of every table-writing agent (``streams.batching.Pipeline``), shared so that
+    their writes are applied in the order they were computed."""
 
     def topic(self, name: str, partitions: int) -> faust.TopicT:
         """A raw-bytes topic handle (our codecs are orjson + pydantic, not Faust's), created once per name."""
@@ -61,8 +66,8 @@ class StreamsApp:
                 name,
                 default=None,
                 partitions=self.settings.partitions,
-                key_type=bytes,
-                value_type=bytes,
+                key_type=bytes,  # bytes means Faust's "raw" serializer: stored bytes = changelog bytes,
+                value_type=bytes,  # which streams.batching relies on when it writes both itself
                 options=dict(TABLE_ROCKSDB_OPTIONS),  # Faust's store pops keys from it: one copy per table
             )
         return self.tables[name]
@@ -86,7 +91,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
         broker_commit_interval=0.5,
         broker_session_timeout=settings.streams_session_timeout_s,
         broker_heartbeat_interval=max(0.5, settings.streams_session_timeout_s / 5),
-        producer_linger=0.0,
+        producer_linger=0.01,
         producer_acks=-1,
         web_enabled=settings.streams_web_port > 0,
         web_port=settings.streams_web_port or 6066,
@@ -102,6 +107,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
     ctx = StreamsApp(
         app=app, settings=settings, topics=catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
     )
+    ctx.pipeline = Pipeline(app, ctx.tables)
     ctx.table(DOSSIER_STATE_TABLE)
     ctx.table(FOLLOWERS_TABLE)
     dossier_agents.register(ctx)
@@ -110,6 +116,11 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
     chat_agents.register(ctx)
     chat_operator_api.register(ctx)
     return ctx
+
+
+PAYLOAD_LOGGERS = ("faust.topics", "faust.transport.drivers.aiokafka")
+"""Faust loggers whose DEBUG lines print every record sent, table changelogs included (phone numbers, names):
+held at INFO even when the worker runs at DEBUG."""
 
 
 def run_worker(settings: Settings) -> None:
@@ -121,4 +132,6 @@ def run_worker(settings: Settings) -> None:
         sources = [streams.topics.dossier_events.name, streams.topics.subscription_changes.name]
         start_lag_exporter(settings, settings.app_id, sources)
     worker = faust.Worker(streams.app, loglevel=settings.log_level.lower(), quiet=True)
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     worker.execute_from_commandline()

@@ -1,18 +1,25 @@
-"""Processing a batch of events so that nothing a citizen must be told can be lost in a crash.
+"""Processing events in pipelined batches so that nothing a citizen must be told can be lost in a crash.
 
-The rule: a table write that marks an event as handled (dedupe state, released holds) must never be
-durable before the messages that event produced are acknowledged by Kafka. Otherwise a worker killed in
-between re-reads the event (its offset was not committed), finds it already handled, and the messages are
-gone. Faust's RocksDB store writes locally at once, and ``topic.send`` only buffers, so the agents:
+The rule: a table write that marks an event as handled (dedupe state, released holds, followers) must never
+be durable before the messages that event produced are acknowledged by Kafka, and an event's offset must
+never be committed before its table writes are made. Otherwise a worker killed in between re-reads the
+event and finds it already handled (the messages are gone), or never re-reads it (its state is gone).
+Faust's RocksDB store writes locally at once and ``topic.send`` only buffers, so the batched agents:
 
-1. compute every event of a batch against an overlay of the batch's own pending writes (pure code);
-2. send everything the batch produced and wait for every acknowledgement;
-3. only then apply the table writes, each under its own event (Faust picks the changelog partition from
-   the event being processed).
+1. compute each event of a batch against the tables as every earlier batch will leave them: the batch's
+   own overlay, then the writes of batches still in flight, then the table (pure code);
+2. hand everything the batch produced to the producer at once, and go on to the next batch;
+3. in the background, in submission order: wait for the batch's acknowledgements, apply its table writes
+   (each under its own event: Faust picks the changelog partition from the event being processed), and
+   only then give the events their final ack, which lets Faust commit their offsets.
 
-If Kafka refuses a send, the worker exits at once without acknowledging the batch: the restarted worker
-re-reads it (at-least-once), and deterministic tracking ids let the dispatcher's sent-log drop repeats.
-Waiting once per batch, not per record, keeps the stage fast.
+Waiting for acknowledgements per batch, not per record, and not before taking the next batch, is what
+keeps the stage fast: the agents stay busy while Kafka replicates. Agents that share tables share one
+pipeline, so writes are applied in the order they were computed.
+
+If Kafka refuses a send, or a table write fails, the worker exits at once: nothing of the batch was
+acknowledged, so the restarted worker re-reads it (at-least-once), and deterministic tracking ids let the
+dispatcher's sent-log drop repeats.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import faust
 from faust.streams import _current_event  # Faust's own notion of "the event being processed"
@@ -31,64 +39,174 @@ from faust.streams import _current_event  # Faust's own notion of "the event bei
 log = logging.getLogger("hoso.streams.batching")
 
 BATCH_MAX = 500
-BATCH_WITHIN_S = 0.005
+BATCH_WITHIN_S = 0.02
+PIPELINE_DEPTH = 16
+"""Batches sent but not yet acknowledged, per worker; the agents wait when this many are in flight."""
 EXIT_KAFKA_REFUSED = 75  # EX_TEMPFAIL: restart me
 
-
 _DELETE = object()
+Key = tuple[str, bytes]
 
 
 class Batch:
     """Pending table writes and sends of one batch of events."""
 
-    def __init__(self, tables: dict[str, Any]) -> None:
-        self._tables = tables
-        self._overlay: dict[tuple[str, bytes], object] = {}
-        self._writes: list[tuple[faust.EventT, str, bytes, object]] = []
-        self._sends: list[tuple[faust.TopicT, bytes | None, bytes]] = []
+    def __init__(self, pipeline: Pipeline, seq: int, events: Sequence[faust.EventT]) -> None:
+        self._pipeline = pipeline
+        self.seq = seq
+        self.events = events
+        self.overlay: dict[Key, object] = {}
+        self.writes: list[tuple[faust.EventT, str, bytes, object]] = []
+        self.sends: list[tuple[str, bytes | None, bytes]] = []
+
+    def __iter__(self) -> Iterator[faust.EventT]:
+        """The batch's events, each made Faust's current event while the caller handles it, so that table
+        reads go straight to the event's partition (without one, Faust searches every partition)."""
+        for event in self.events:
+            with processing(event):
+                yield event
 
     def get(self, table: str, key: bytes) -> bytes | None:
-        """A table value as this batch has left it so far."""
-        value = self._overlay.get((table, key), None)
-        if (table, key) not in self._overlay:
-            return self._tables[table].get(key)
+        """A table value as this batch, and every batch before it, will leave it."""
+        value = self.overlay.get((table, key), self)
+        if value is self:
+            return self._pipeline.get(table, key)
         return None if value is _DELETE else value  # type: ignore[return-value]
 
     def put(self, event: faust.EventT, table: str, key: bytes, value: bytes | None) -> None:
         """Stage a write (None deletes) for after the batch's sends are acknowledged."""
         staged: object = _DELETE if value is None else value
-        self._overlay[(table, key)] = staged
-        self._writes.append((event, table, key, staged))
+        self.overlay[(table, key)] = staged
+        self.writes.append((event, table, key, staged))
 
     def send(self, topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
         """Stage a record to produce."""
-        self._sends.append((topic, key, value))
+        self.sends.append((topic.get_topic_name(), key, value))
 
-    async def flush(self) -> None:
-        """Send everything, wait for every acknowledgement, then apply the table writes."""
+
+class Pipeline:
+    """The batches of a worker's table-writing agents: sent, then completed in order in the background."""
+
+    def __init__(self, app: faust.App, tables: dict[str, Any], depth: int = PIPELINE_DEPTH) -> None:
+        self._app = app
+        self._tables = tables
+        self._pending: dict[Key, tuple[int, object]] = {}
+        self._in_flight: deque[tuple[Batch, list[asyncio.Future]]] = deque()
+        self._room = asyncio.Semaphore(depth)
+        self._wake = asyncio.Event()
+        self._empty = asyncio.Event()
+        self._empty.set()
+        self._seq = 0
+        self._users = 0
+        self._completer: asyncio.Task | None = None
+
+    def get(self, table: str, key: bytes) -> bytes | None:
+        """A table value as the batches in flight will leave it."""
+        hit = self._pending.get((table, key))
+        if hit is None:
+            return self._tables[table].data.get(key)  # the store itself: one lookup in the event's partition
+        return None if hit[1] is _DELETE else hit[1]  # type: ignore[return-value]
+
+    async def batches(
+        self, stream: faust.StreamT, max_: int = BATCH_MAX, within: float = BATCH_WITHIN_S
+    ) -> AsyncIterator[Batch]:
+        """Yield each batch of ``stream`` (iterate it for its events); submit it when the caller is done.
+
+        Every event keeps one extra reference (Faust acks a message when its last reference goes) until
+        its batch is completed, so its offset is not committed before its table writes are made.
+        """
+        self._users += 1
         try:
-            futures = [await topic.send(key=key, value=value, force=True) for topic, key, value in self._sends]
-            if futures:
-                await asyncio.gather(*futures)
+            async for events in stream.take_events(max_, within=within):
+                self._seq += 1
+                batch = Batch(self, self._seq, events)
+                for event in events:
+                    event.message.incref()
+                try:
+                    yield batch
+                except GeneratorExit:
+                    # The agent's body raised mid-batch: these events would stay unfinished forever (their
+                    # partitions' commits frozen, the next rebalance waiting on them), so start again.
+                    _exit("an agent stopped in the middle of a batch")
+                await self._submit(batch)
+        finally:
+            self._users -= 1
+            await self.drain()
+            if not self._users and self._completer is not None:
+                self._completer.cancel()
+                self._completer = None
+
+    async def drain(self) -> None:
+        """Wait until every submitted batch is completed."""
+        if self._in_flight:
+            self._ensure_completer()
+            await self._empty.wait()
+
+    async def _submit(self, batch: Batch) -> None:
+        await self._room.acquire()
+        producer = await self._app.maybe_start_producer()
+        try:
+            futures = [
+                await producer.send(topic, key, value, partition=None, timestamp=None, headers=None)
+                for topic, key, value in batch.sends
+            ]
         except Exception:
-            log.critical("Kafka did not acknowledge this batch's records; exiting so that it is re-read")
-            logging.shutdown()
-            os._exit(EXIT_KAFKA_REFUSED)
-        for event, table, key, value in self._writes:
+            _exit("Kafka refused a record of this batch")
+        for k, value in batch.overlay.items():
+            self._pending[k] = (batch.seq, value)
+        self._in_flight.append((batch, futures))
+        self._empty.clear()
+        self._ensure_completer()
+        self._wake.set()
+
+    def _ensure_completer(self) -> None:
+        if self._completer is None or self._completer.done():
+            self._completer = asyncio.ensure_future(self._complete())
+
+    async def _complete(self) -> None:
+        while True:
+            if not self._in_flight:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch, futures = self._in_flight[0]
+            try:
+                if futures:
+                    await asyncio.gather(*futures)
+            except Exception:
+                _exit("Kafka did not acknowledge this batch's records")
+            try:
+                self._apply(batch)
+            except Exception:
+                log.exception("writing a batch's table updates failed")
+                _exit("a table write failed")
+            self._in_flight.popleft()
+            for event in batch.events:
+                event.ack()
+            self._room.release()
+            if not self._in_flight:
+                self._empty.set()
+
+    def _apply(self, batch: Batch) -> None:
+        """Write the batch's table updates, each under its own event (Faust's changelog partition)."""
+        for event, table, key, value in batch.writes:
+            t = self._tables[table]
             with processing(event):
                 if value is _DELETE:
-                    if key in self._tables[table]:
-                        del self._tables[table][key]
+                    if key in t:
+                        del t[key]
                 else:
-                    self._tables[table][key] = value
+                    t[key] = value
+        for k in batch.overlay:
+            hit = self._pending.get(k)
+            if hit is not None and hit[0] == batch.seq:
+                del self._pending[k]
 
 
-async def send_acknowledged(sends: list[tuple[faust.TopicT, bytes | None, bytes]]) -> None:
-    """Send records and wait for Kafka's acknowledgements; exit the worker if Kafka refuses them."""
-    batch = Batch({})
-    for topic, key, value in sends:
-        batch.send(topic, key, value)
-    await batch.flush()
+def _exit(reason: str) -> NoReturn:
+    log.critical("%s; exiting so that the unfinished batches are re-read", reason)
+    logging.shutdown()
+    os._exit(EXIT_KAFKA_REFUSED)
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """Agents of the citizen chat flow: Zalo events (by citizen), dossier commands (by dossier), citizen commands.
 
-Thin by design: each decodes, reads tables of its own partition, calls ``streams.chat_flow`` and writes
-back what it returned. Records are sent before the dedupe mark is written, so a crash in between can only
-repeat an effect (replies carry deterministic tracking ids; follow / unfollow are idempotent), never lose it.
+Thin by design: each decodes, reads tables of its own partition, calls ``streams.chat_flow`` and stages
+what it returned in a batch (``streams.batching``): records are acknowledged before the dedupe mark is
+written, so a crash in between can only repeat an effect (replies carry deterministic tracking ids; follow /
+unfollow are idempotent), never lose it.
 Logs name event kinds and outcomes only: never a phone number, Zalo user id or message text.
 """
 
@@ -13,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 import orjson
-from pydantic import ValidationError
 
 from hoso import metrics
 from schemas import codec
@@ -30,7 +30,7 @@ from schemas.topics import (
 from schemas.zalo_event import ZaloEvent, ZaloServer
 from streams import chat_flow as flow
 from streams import followers as fol
-from streams.batching import send_acknowledged
+from streams.batching import Batch
 from streams.lifecycle import DossierState
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ log = logging.getLogger("hoso.streams.chat")
 
 
 def register(ctx: StreamsApp) -> None:
-    """Attach the chat agents (and the consent index agent) to ``ctx.app``."""
+    """Attach the chat agents to ``ctx.app`` (the consent index is fed by the join agent)."""
     settings, topics = ctx.settings, ctx.topics
     P = settings.partitions
     zalo_events = ctx.topic(topics.zalo_events.name, P)
@@ -48,57 +48,52 @@ def register(ctx: StreamsApp) -> None:
     citizen_commands = ctx.topic(topics.citizen_commands.name, P)
     subscription_changes = ctx.topic(topics.subscription_changes.name, P)
     notifications = ctx.topic(topics.notifications.name, P)
-    # Its own handle on the dossier topic: the join agent owns the shared one; both see every record.
-    dossier_events = ctx.app.topic(
-        topics.dossier_events.name, partitions=P, key_serializer="raw", value_serializer="raw"
-    )
-    seen_table = ctx.table(CHAT_SEEN_TABLE)
-    contact_table = ctx.table(CITIZEN_CONTACT_TABLE)
-    index_table = ctx.table(CITIZEN_DOSSIERS_TABLE)
-    delivery_table = ctx.table(ZBS_DELIVERY_TABLE)
-    state_table = ctx.table(DOSSIER_STATE_TABLE)
-    followers_table = ctx.table(FOLLOWERS_TABLE)
+    ctx.table(CHAT_SEEN_TABLE)
+    ctx.table(CITIZEN_CONTACT_TABLE)
+    ctx.table(CITIZEN_DOSSIERS_TABLE)
+    ctx.table(ZBS_DELIVERY_TABLE)
+    ctx.table(DOSSIER_STATE_TABLE)
+    ctx.table(FOLLOWERS_TABLE)
 
-    async def send_all(result: Any) -> None:
+    def stage_all(batch: Batch, result: Any) -> None:
         """Everything a command produced, acknowledged by Kafka before any table records it as done.
 
-        A refused send stops the worker (``send_acknowledged``) instead of raising into the agents'
-        error handling, which would acknowledge the event and lose, say, a citizen's HUY.
+        The batch pipeline (``streams.batching``) stops the worker if Kafka refuses a send, instead of
+        letting the event be acknowledged and, say, a citizen's HUY be lost.
         """
-        sends: list[tuple[faust.TopicT, bytes | None, bytes]] = []
         for c in getattr(result, "dossier_commands", []):
-            sends.append((dossier_commands, c.ma_ho_so.encode(), codec.dumps(c)))
+            batch.send(dossier_commands, c.ma_ho_so.encode(), codec.dumps(c))
         for c in getattr(result, "citizen_commands", []):
-            sends.append((citizen_commands, c.subscriber_id.encode(), codec.dumps(c)))
+            batch.send(citizen_commands, c.subscriber_id.encode(), codec.dumps(c))
         for ch in getattr(result, "changes", []):
-            sends.append((subscription_changes, ch.ma_ho_so.encode(), codec.dumps(ch)))
+            batch.send(subscription_changes, ch.ma_ho_so.encode(), codec.dumps(ch))
         for n in getattr(result, "replies", []):
-            sends.append((notifications, n.key.encode(), codec.dumps(n)))
+            batch.send(notifications, n.key.encode(), codec.dumps(n))
             metrics.NOTIFICATIONS_EMITTED.labels("none", n.kind.value).inc()
-        await send_acknowledged(sends)
 
-    async def handle_zalo_event(key: bytes, event: ZaloEvent) -> str:
-        seen = flow.load_list(seen_table.get(key))
+    def handle_zalo_event(batch: Batch, record: faust.EventT, event: ZaloEvent) -> str:
+        key = record.key
+        seen = flow.load_list(batch.get(CHAT_SEEN_TABLE, key))
         if event.event_id in seen:
             return "duplicate"
         oa_event = event.server is ZaloServer.OA
-        contact_raw = contact_table.get(key) if oa_event else None
+        contact_raw = batch.get(CITIZEN_CONTACT_TABLE, key) if oa_event else None
         result = flow.on_zalo_event(
             event,
             contact=orjson.loads(contact_raw) if contact_raw else None,
-            dossiers=flow.load_list(index_table.get(key)) if oa_event else [],
+            dossiers=flow.load_list(batch.get(CITIZEN_DOSSIERS_TABLE, key)) if oa_event else [],
             pseudonym_key=settings.pseudonym_key,
             default_oa_id=settings.default_oa_id,
             now=now_vn(),
         )
-        await send_all(result)
+        stage_all(batch, result)
         if result.contact is not None:
-            contact_table[key] = orjson.dumps(result.contact)
+            batch.put(record, CITIZEN_CONTACT_TABLE, key, orjson.dumps(result.contact))
         if result.dossiers is not None:
-            index_table[key] = flow.dump_list(result.dossiers)
+            batch.put(record, CITIZEN_DOSSIERS_TABLE, key, flow.dump_list(result.dossiers))
         if result.delivery is not None:
-            delivery_table[key] = orjson.dumps(result.delivery)
-        seen_table[key] = flow.dump_list(flow.seen_after(seen, event.event_id))
+            batch.put(record, ZBS_DELIVERY_TABLE, key, orjson.dumps(result.delivery))
+        batch.put(record, CHAT_SEEN_TABLE, key, flow.dump_list(flow.seen_after(seen, event.event_id)))
         if result.command != "none":
             metrics.CHAT_COMMANDS.labels(result.command, result.outcome).inc()
         return result.outcome
@@ -106,66 +101,59 @@ def register(ctx: StreamsApp) -> None:
     @ctx.app.agent(zalo_events, name="chat_zalo_events")
     async def chat_zalo_events(stream: faust.StreamT) -> None:
         """Deduplicate each webhook event and turn it into commands, contact updates and replies."""
-        async for record in stream.events():
-            event, _problems = codec.decode(ZaloEvent, record.value or b"")
-            if event is None or record.key is None:
-                metrics.ZALO_EVENTS.labels("other", "invalid").inc()
-                continue
-            try:
-                outcome = await handle_zalo_event(record.key, event)
-            except Exception as exc:  # one bad event must not stop the citizen flow
-                log.exception("chat event %s failed: %s", flow.event_label(event.event_name), type(exc).__name__)
-                outcome = "error"
-            metrics.ZALO_EVENTS.labels(flow.event_label(event.event_name), outcome).inc()
+        async for batch in ctx.pipeline.batches(stream):
+            for record in batch:
+                event, _problems = codec.decode(ZaloEvent, record.value or b"")
+                if event is None or record.key is None:
+                    metrics.ZALO_EVENTS.labels("other", "invalid").inc()
+                    continue
+                try:
+                    outcome = handle_zalo_event(batch, record, event)
+                except Exception as exc:  # one bad event must not stop the citizen flow
+                    log.exception("chat event %s failed: %s", flow.event_label(event.event_name), type(exc).__name__)
+                    outcome = "error"
+                metrics.ZALO_EVENTS.labels(flow.event_label(event.event_name), outcome).inc()
 
     @ctx.app.agent(dossier_commands, name="chat_dossier_commands")
     async def chat_dossier_commands(stream: faust.StreamT) -> None:
         """Answer and apply follow / look-up / unfollow requests where the dossier's tables live."""
-        async for record in stream.events():
-            cmd, _problems = codec.decode(DossierCommand, record.value or b"")
-            if cmd is None or record.key != cmd.ma_ho_so.encode():
-                metrics.CHAT_COMMANDS.labels("unknown", "invalid").inc()
-                continue
-            try:
-                state = DossierState.from_bytes(state_table.get(record.key))
-                result = flow.on_dossier_command(cmd, state, fol.decode(followers_table.get(record.key)), now=now_vn())
-                await send_all(result)
-                outcome = result.outcome
-            except Exception as exc:
-                log.exception("dossier command %s failed: %s", cmd.action.value, type(exc).__name__)
-                outcome = "error"
-            metrics.CHAT_COMMANDS.labels(cmd.action.value, outcome).inc()
+        async for batch in ctx.pipeline.batches(stream):
+            for record in batch:
+                cmd, _problems = codec.decode(DossierCommand, record.value or b"")
+                if cmd is None or record.key != cmd.ma_ho_so.encode():
+                    metrics.CHAT_COMMANDS.labels("unknown", "invalid").inc()
+                    continue
+                try:
+                    state = DossierState.from_bytes(batch.get(DOSSIER_STATE_TABLE, record.key))
+                    followers = fol.decode(batch.get(FOLLOWERS_TABLE, record.key))
+                    result = flow.on_dossier_command(cmd, state, followers, now=now_vn())
+                    stage_all(batch, result)
+                    outcome = result.outcome
+                except Exception as exc:
+                    log.exception("dossier command %s failed: %s", cmd.action.value, type(exc).__name__)
+                    outcome = "error"
+                metrics.CHAT_COMMANDS.labels(cmd.action.value, outcome).inc()
 
     @ctx.app.agent(citizen_commands, name="chat_citizen_commands")
     async def chat_citizen_commands(stream: faust.StreamT) -> None:
-        """Keep each identity's index of followed dossiers; fan "stop all" out to those dossiers."""
-        async for record in stream.events():
-            cmd, _problems = codec.decode(CitizenCommand, record.value or b"")
-            if cmd is None or record.key != cmd.subscriber_id.encode():
-                metrics.CHAT_COMMANDS.labels("citizen", "invalid").inc()
-                continue
-            updated, commands = flow.on_citizen_command(cmd, flow.load_list(index_table.get(record.key)))
-            await send_acknowledged([(dossier_commands, c.ma_ho_so.encode(), codec.dumps(c)) for c in commands])
-            if updated is not None:
-                index_table[record.key] = flow.dump_list(updated)
+        """Keep each identity's index of followed dossiers; fan "stop all" out to those dossiers.
 
-    @ctx.app.agent(dossier_events, name="chat_consent_index")
-    async def chat_consent_index(stream: faust.StreamT) -> None:
-        """Index the dossiers each consenting recipient follows, for a later "stop all"."""
-        async for record in stream.events():
-            try:
-                commands = flow.consent_index(
-                    record.key,
-                    record.value,
-                    pseudonym_key=settings.pseudonym_key,
-                    oa_id=settings.default_oa_id,
-                    now=now_vn(),
-                )
-            except ValidationError:  # a malformed event: the join agent parks it on the invalid topic
-                continue
-            await send_acknowledged([(citizen_commands, c.subscriber_id.encode(), codec.dumps(c)) for c in commands])
+        Batched like the join (``streams.batching``): an index change is written only once the dossier
+        commands it produced are acknowledged.
+        """
+        async for batch in ctx.pipeline.batches(stream):
+            for record in batch:
+                cmd, _problems = codec.decode(CitizenCommand, record.value or b"")
+                if cmd is None or record.key != cmd.subscriber_id.encode():
+                    metrics.CHAT_COMMANDS.labels("citizen", "invalid").inc()
+                    continue
+                current = flow.load_list(batch.get(CITIZEN_DOSSIERS_TABLE, record.key))
+                updated, commands = flow.on_citizen_command(cmd, current)
+                for c in commands:
+                    batch.send(dossier_commands, c.ma_ho_so.encode(), codec.dumps(c))
+                if updated is not None:
+                    batch.put(record, CITIZEN_DOSSIERS_TABLE, record.key, flow.dump_list(updated))
 
     ctx.agents["chat_zalo_events"] = chat_zalo_events
     ctx.agents["chat_dossier_commands"] = chat_dossier_commands
     ctx.agents["chat_citizen_commands"] = chat_citizen_commands
-    ctx.agents["chat_consent_index"] = chat_consent_index

@@ -20,6 +20,7 @@ import orjson
 
 from schemas.chat_command import CitizenAction, CitizenCommand, DossierAction, DossierCommand
 from schemas.common import normalize_phone
+from schemas.dossier_event import DossierEvent
 from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel, tracking_id_for
 from schemas.subscription import Subscription, SubscriptionSource
 from schemas.zalo_event import ZaloEvent, ZaloServer
@@ -346,31 +347,18 @@ def on_citizen_command(cmd: CitizenCommand, dossiers: list[str]) -> tuple[list[s
     return ([] if dossiers else None), commands
 
 
-def consent_index(
-    key: bytes | None, value: bytes | None, *, pseudonym_key: str, oa_id: str, now: datetime
-) -> list[CitizenCommand]:
-    """INDEX_ADD for each consenting recipient of a dossier event, so "HUY" can later find the dossier.
+def consent_index(event: DossierEvent, *, pseudonym_key: str, oa_id: str, now: datetime) -> list[CitizenCommand]:
+    """INDEX_ADD for each consenting recipient of a valid dossier event, so "HUY" can later find the dossier.
 
-    Read leniently (the join agent validates and parks bad events); an index entry too many only costs
-    a no-op unfollow, one too few would leave a message going out after "stop all".
+    Emitted by the join agent beside the event's notifications (the event is parsed once); an index entry
+    too many only costs a no-op unfollow, one too few would leave a message going out after "stop all".
     """
-    try:
-        obj = orjson.loads(value) if value else None
-    except orjson.JSONDecodeError:
-        return []
-    data = obj.get("data") if isinstance(obj, dict) else None
-    code = data.get("ma_ho_so") if isinstance(data, dict) else None
-    if not isinstance(code, str) or key != code.encode():
-        return []
+    code = event.data.ma_ho_so
     out = []
-    for r in data.get("nguoi_nhan_thong_bao") or []:
-        if not isinstance(r, dict) or r.get("dong_y_zalo") is not True:
+    for r in event.data.nguoi_nhan_thong_bao:
+        if not r.dong_y_zalo or (r.phone is None and r.zalo_user_id is None):
             continue
-        phone = normalize_phone(str(r["phone"])) if r.get("phone") else None
-        user = r.get("zalo_user_id") if isinstance(r.get("zalo_user_id"), str) else None
-        if phone is None and not user:
-            continue
-        sid = subscriber_id(pseudonym_key, phone, user)
+        sid = subscriber_id(pseudonym_key, r.phone, r.zalo_user_id)
         out.append(
             CitizenCommand(
                 command_id=f"consent/{code}/{sid}",

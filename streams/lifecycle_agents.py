@@ -24,7 +24,7 @@ from schemas import codec
 from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
 from streams import catalogue as cat
 from streams import followers as fol
-from streams.batching import BATCH_MAX, BATCH_WITHIN_S, Batch
+from streams.batching import Batch
 from streams.engine import Engine, Outcome
 from streams.hold import Hold
 from streams.join import release
@@ -93,9 +93,8 @@ def register(ctx: StreamsApp) -> None:
     @ctx.app.agent(ticks, name="apply_lifecycle_ticks")
     async def apply_lifecycle_ticks(stream: faust.StreamT) -> None:
         """Release what a dossier holds, or raise its OVERDUE state, when a timer says it is due."""
-        async for records in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            batch = Batch(ctx.tables)
-            for record in records:
+        async for batch in ctx.pipeline.batches(stream):
+            for record in batch:
                 key = record.key
                 try:
                     tick = orjson.loads(record.value or b"{}")
@@ -122,7 +121,6 @@ def register(ctx: StreamsApp) -> None:
                     at,
                 )
                 stage(ctx, batch, record, key, out)
-            await batch.flush()
 
     async def send_tick(key: bytes, kind: str, now: datetime) -> None:
         # A tick already on its way for this key is enough; resend only if it seems lost.

@@ -223,7 +223,10 @@ def run_loop(settings: Settings, args: list[str], timeout: float = 600.0) -> dic
     )
     if done.returncode != 0:
         raise HosoError(f"baseline {args[0]} failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
-    return dict(orjson.loads(done.stdout.splitlines()[-1]))
+    results = [line for line in done.stdout.splitlines() if line.startswith(b"{")]
+    if not results:
+        raise HosoError(f"baseline {args[0]} printed no result:\n{done.stdout.decode(errors='replace')[-2000:]}")
+    return dict(orjson.loads(results[-1]))
 
 
 def topics_of(settings: Settings) -> Topics:

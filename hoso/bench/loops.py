@@ -10,6 +10,8 @@ core's time slice with the simulator or the bench itself.
 * ``zalo-client``: the same through ``consumers.zalo.client.ZaloClient`` (hoso's client and its transport).
 * ``kafka``: consume a dossier topic, ``decode_event`` each record, produce one record per event, commit —
   the bare consume-transform-produce loop the Faust stage is compared with.
+* ``faust``: the same as the smallest Faust agent that does it (``take_events``, acknowledgements awaited per
+  batch, no tables) — Faust's own floor, which tells how much of the stage's cost is the framework's.
 """
 
 from __future__ import annotations
@@ -134,10 +136,67 @@ async def kafka_loop(source: str, sink: str, n: int, group: str) -> dict[str, An
     return {"rate": n / seconds if seconds else 0.0, "count": n, "seconds": seconds}
 
 
+def faust_loop(source: str, sink: str, n: int, group: str) -> dict[str, Any]:
+    """The ``kafka`` loop as a minimal Faust agent; runs a Faust worker until ``n`` events are through."""
+    import os
+    import tempfile
+
+    import faust
+
+    from hoso import kafka_clients
+    from hoso.settings import Settings
+    from schemas.codec import decode_event
+
+    settings = Settings.from_env()
+    app = faust.App(
+        group,
+        **kafka_clients.faust_broker(settings),
+        store="memory://",
+        datadir=tempfile.mkdtemp(prefix="hoso-bench-faust-"),
+        topic_partitions=settings.partitions,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger=0.005,
+        web_enabled=False,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    topic = app.topic(source, key_serializer="raw", value_serializer="raw")
+    result: dict[str, Any] = {}
+
+    @app.agent(topic)
+    async def transform(stream: faust.StreamT) -> None:
+        done = 0
+        started = time.perf_counter()
+        async for events in stream.take_events(500, within=0.02):
+            if not done:
+                started = time.perf_counter()
+            pending = []
+            for record in events:
+                event, _problems = decode_event(record.value or b"")
+                out = b"{}" if event is None else orjson.dumps({"event_id": str(event.event_id)})
+                pending.append(await app.producer.send(sink, record.key, out, None, None, None))
+            await asyncio.gather(*pending)
+            done += len(events)
+            if done >= n:
+                seconds = time.perf_counter() - started
+                result.update(rate=n / seconds, count=done, seconds=seconds)
+                os.write(1, b"\n" + orjson.dumps(result) + b"\n")  # fd 1: a Faust worker redirects sys.stdout
+                os._exit(0)  # the figure is out; a Faust worker's orderly shutdown would only add seconds
+
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)  # it logs every send at DEBUG
+    worker = faust.Worker(app, loglevel="warn", quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+    raise RuntimeError("the Faust loop stopped before its events were through")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one loop and print its JSON result."""
     p = argparse.ArgumentParser(prog="python -m hoso.bench.loops")
-    p.add_argument("kind", choices=["aiohttp", "httpx", "zalo-client", "kafka"])
+    p.add_argument("kind", choices=["aiohttp", "httpx", "zalo-client", "kafka", "faust"])
     p.add_argument("--url", default="")
     p.add_argument("--n", type=int, required=True)
     p.add_argument("--concurrency", type=int, default=64)
@@ -146,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sink", default="")
     p.add_argument("--group", default="bench-loop")
     args = p.parse_args(argv)
+    if args.kind == "faust":
+        faust_loop(args.source, args.sink, args.n, args.group)  # prints its result and exits
     if args.kind == "kafka":
         result = asyncio.run(kafka_loop(args.source, args.sink, args.n, args.group))
     else:

@@ -6,6 +6,8 @@ table recovery); then as many again are published to the running worker, and the
 notifications topic from the first of their notifications to the last.
 The baseline, in its own process, consumes the same topic, validates each record with
 ``schemas.codec.decode_event``, produces one record per event and commits: what any consumer must do.
+A second baseline does the same as the smallest Faust agent (no tables): the framework's own floor, so the
+report separates what Faust costs from what the join adds.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def run(env: BenchEnv, quick: bool) -> list[Figure]:
     sink = topics.dossier_events_invalid.name  # any declared topic this scenario does not otherwise use
     args = ["kafka", "--n", str(n), "--source", topics.dossier_events.name, "--sink", sink]
     bare = run_loop(s, [*args, "--group", f"{s.app_id}-bare"])["rate"]
+    env.say("streams: minimal Faust agent (the framework's floor)…")
+    floor = run_loop(s, ["faust", *args[1:], "--group", f"{s.app_id}-faust-floor"])["rate"]
     env.say("streams: Faust worker…")
     counter = TopicCounter(s, topics.notifications.name)
     proc = env.spawn("streams-worker", ["worker"], s)
@@ -51,6 +55,8 @@ def run(env: BenchEnv, quick: bool) -> list[Figure]:
     rate = (n - v0) / max(t1 - t0, 1e-6)
     return [
         Figure(NAME, "faust_events_per_s", rate, "events/s", bare, "join stage vs bare consume-validate-produce"),
+        Figure(NAME, "faust_vs_floor", rate, "events/s", floor, "join stage vs the minimal Faust agent"),
+        Figure(NAME, "faust_floor_events_per_s", floor, "events/s", bare, "minimal Faust agent vs the bare loop"),
         Figure(NAME, "bare_loop_events_per_s", bare, "events/s", None, "aiokafka + decode_event + produce + commit"),
     ]
 

@@ -36,7 +36,11 @@ def test_chaos_loses_nothing_through_kills_a_broker_restart_and_zalo_faults(tmp_
     s = orjson.loads(lines[-1])
     print(f"\nchaos: {s} (wall {wall:.0f}s)")
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
-    assert s["lost"] == 0 and s["delivered"] == s["expected"] > 100
+    # A message the dispatcher parked on the one-minute or ten-minute retry tier near the end may still be
+    # waiting in Kafka when the drain ends: that is scheduled, not lost, and must stay rare.
+    assert s["lost"] == 0, s["lost_sample"]
+    assert s["delivered"] + s["parked_at_end"] == s["expected"] > 100
+    assert s["parked_at_end"] <= 5
     assert s["kills"] == 3 and s["kills_by_role"] == {"worker": 2, "dispatcher": 1}
     assert s["broker_restarts"] == (1 if local else 0)
     assert s["publish_failures"] == 0

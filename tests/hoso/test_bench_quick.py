@@ -66,6 +66,25 @@ def test_quick_dispatcher_bench_prints_one_json_line_per_figure_and_a_report(
         if line["baseline"] is None:
             assert line["ratio"] is None
         else:
-            assert line["ratio"] == pytest.approx(line["value"] / line["baseline"], rel=1e-3)
+            # value, baseline and ratio are each rounded to 4 decimals in the JSON line
+            assert line["ratio"] == pytest.approx(line["value"] / line["baseline"], rel=1e-3, abs=1e-4)
     text = report.read_text()
     assert "dispatcher_notifications_per_s" in text and "nproc" in text
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+def test_the_faust_floor_baseline_runs_its_events_through_a_minimal_agent(settings) -> None:
+    from hoso.bench.env import run_loop, topics_of
+    from hoso.bench.records import dossier_event, fill
+    from hoso.kafka_clients import kafka_python
+    from hoso.topic_admin import create_topics
+
+    topics = topics_of(settings)
+    create_topics(kafka_python(settings), topics)
+    n = 300
+    events = (dossier_event("floor", i) for i in range(n))
+    fill(settings, topics.dossier_events.name, ((e["data"]["ma_ho_so"].encode(), orjson.dumps(e)) for e in events))
+    args = ["--n", str(n), "--source", topics.dossier_events.name, "--sink", topics.dossier_events_invalid.name]
+    result = run_loop(settings, ["faust", *args, "--group", f"{settings.app_id}-floor"], timeout=100)
+    assert result["count"] >= n and result["rate"] > 0

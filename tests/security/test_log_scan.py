@@ -64,10 +64,5 @@ def test_no_phone_citizen_id_or_token_is_logged_at_info_and_above(demo_logs):
     assert not leaks, [str(f) for f in leaks[:10]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="at HOSO_LOG_LEVEL=DEBUG the Faust producer logs every record it sends ('send: topic=… v=b…'), "
-    "phones and names included (reported to the lead; remove this mark when DEBUG output is filtered)",
-)
 def test_no_phone_citizen_id_or_token_is_logged_even_at_debug(demo_logs):
     assert not demo_logs.findings, [str(f) for f in demo_logs.findings[:10]]

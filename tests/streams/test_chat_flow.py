@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from schemas.chat_command import CitizenAction, DossierAction
+from schemas.codec import decode_event
 from schemas.common import now_vn, pseudonym
 from schemas.zalo_event import ZaloEvent
 from streams import chat_flow as flow
@@ -104,21 +105,18 @@ def test_huy_of_one_dossier_removes_even_a_follow_not_yet_applied():
 
 def test_agency_consent_still_creates_subscriptions_and_is_indexed_for_stop_all():
     raw = orjson.dumps(event("RECEIVED"))
-    from schemas.codec import decode_event
-
     parsed, _ = decode_event(raw)
     assert parsed is not None
     [consent] = consent_changes(parsed, KEY)
     assert consent.active and consent.subscriber_id == PHONE_SID
-    [index] = flow.consent_index(DOSSIER.encode(), raw, pseudonym_key=KEY, oa_id="oa", now=now_vn())
+    [index] = flow.consent_index(parsed, pseudonym_key=KEY, oa_id="oa", now=now_vn())
     assert (index.subscriber_id, index.ma_ho_so) == (PHONE_SID, DOSSIER)
-    assert flow.consent_index(b"other-key", raw, pseudonym_key=KEY, oa_id="oa", now=now_vn()) == []
 
 
 def test_stop_all_for_a_phone_fans_out_to_its_indexed_dossiers():
-    [index] = flow.consent_index(
-        DOSSIER.encode(), orjson.dumps(event("RECEIVED")), pseudonym_key=KEY, oa_id="oa", now=now_vn()
-    )
+    parsed, _ = decode_event(orjson.dumps(event("RECEIVED")))
+    assert parsed is not None
+    [index] = flow.consent_index(parsed, pseudonym_key=KEY, oa_id="oa", now=now_vn())
     dossiers, _ = flow.on_citizen_command(index, [])
     assert dossiers == [DOSSIER]
     stop = chat("HUY", contact={"phone_sid": PHONE_SID}).citizen_commands[0]

@@ -1,0 +1,140 @@
+"""The batch pipeline: messages acknowledged before state, state written before the offset is released,
+later batches computed on top of earlier ones still in flight, a refused send stops the worker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from faust.types import TP, RecordMetadata
+
+from hoso.settings import Settings
+from streams import batching
+from streams.app import build
+from tests.factories import DOSSIER, event
+from tests.streams.engine_helpers import DAY
+
+KEY = DOSSIER.encode()
+
+
+class GatedProducer:
+    """A producer whose acknowledgements the test releases (or refuses) by hand."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        self.pending: list[asyncio.Future] = []
+
+    async def send(self, topic: str, key: Any, value: Any, partition: int | None = None, **_: Any) -> asyncio.Future:
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.sent.append((topic, key, value, partition))
+        self.pending.append(fut)
+        fut.meta = RecordMetadata(topic, partition or 0, TP(topic, partition or 0), len(self.sent), 0.0, 0)  # type: ignore[attr-defined]
+        return fut
+
+    def acknowledge(self) -> None:
+        for fut in self.pending:
+            if not fut.done():
+                fut.set_result(fut.meta)  # type: ignore[attr-defined]
+        self.pending.clear()
+
+    def refuse(self) -> None:
+        for fut in self.pending:
+            if not fut.done():
+                fut.set_exception(RuntimeError("NOT_ENOUGH_REPLICAS"))
+        self.pending.clear()
+
+    def on(self, topic: str) -> list[tuple[bytes | None, bytes | None, int | None]]:
+        return [(k, v, p) for t, k, v, p in self.sent if t == topic]
+
+
+@pytest.fixture
+def streams(tmp_path):
+    app = build(Settings.from_env({"HOSO_STATE_DIR": str(tmp_path)}), store="memory://")
+    app.clock = lambda: DAY
+    producer = GatedProducer()
+
+    async def fake_producer() -> GatedProducer:
+        return producer
+
+    app.app.maybe_start_producer = fake_producer
+    return app, producer
+
+
+async def deliver(ctx: Any, value: dict[str, Any], partition: int = 0) -> Any:
+    """Hand a record to the agent as Faust's conductor does: one reference per subscribed stream (the test
+    context's own ``put`` skips that, so every event would look finally acknowledged at its first ack)."""
+    message = ctx.to_message(KEY, orjson.dumps(value), partition=partition, offset=ctx.sent_offset)
+    ctx.sent_offset += 1
+    message.incref(1)
+    channel = ctx.stream().channel
+    record = await channel.decode(message)
+    await channel.put(record)
+    return record
+
+
+async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.01)
+
+
+async def test_state_is_written_and_the_offset_released_only_after_the_messages_are_acknowledged(streams):
+    app, producer = streams
+    notifications = app.topics.notifications.name
+    async with app.agents["join_dossier_events"].test_context() as ctx:
+        record = await deliver(ctx, event("RECEIVED", sequence=1))
+        await until(lambda: len(producer.on(notifications)) == 1)
+        await asyncio.sleep(0.1)  # time enough for anything that would wrongly run early
+        assert KEY not in app.tables["dossier_state"], "state written before Kafka acknowledged the message"
+        assert not record.message.acked, "offset released before the batch was complete"
+        producer.acknowledge()
+        await until(lambda: KEY in app.tables["dossier_state"])
+        await until(lambda: record.message.acked)
+        producer.acknowledge()  # the changelog records
+
+
+async def test_a_later_batch_is_computed_on_top_of_an_earlier_one_still_in_flight(streams):
+    app, producer = streams
+    notifications = app.topics.notifications.name
+    async with app.agents["join_dossier_events"].test_context() as ctx:
+        await deliver(ctx, event("RECEIVED", sequence=1))
+        await until(lambda: len(producer.on(notifications)) == 1)
+        # Sequence 2 is announced at once only if the join sees sequence 1 applied (else it is held for
+        # the reorder window), though sequence 1's state is not in the table yet.
+        await deliver(ctx, event("SUPPLEMENT_REQUESTED", sequence=2))
+        await until(lambda: len(producer.on(notifications)) == 2)
+        assert KEY not in app.tables["dossier_state"]
+        producer.acknowledge()
+        await until(lambda: KEY in app.tables["dossier_state"] and b'"sequence":2' in app.tables["dossier_state"][KEY])
+        producer.acknowledge()
+    statuses = [orjson.loads(v)["trang_thai"] for _, v, _ in producer.on(notifications)]
+    assert statuses == ["RECEIVED", "SUPPLEMENT_REQUESTED"]
+    state = orjson.loads(app.tables["dossier_state"][KEY])
+    assert state["sequence"] == 2
+
+
+async def test_a_refused_message_stops_the_worker_before_any_state_is_written(streams, monkeypatch):
+    app, producer = streams
+    exits: list[str] = []
+
+    def fake_exit(reason: str) -> None:
+        exits.append(reason)
+        raise asyncio.CancelledError  # stands in for os._exit: nothing after it runs
+
+    monkeypatch.setattr(batching, "_exit", fake_exit)
+    async with app.agents["join_dossier_events"].test_context() as ctx:
+        record = await deliver(ctx, event("RECEIVED", sequence=1))
+        await until(lambda: len(producer.pending) >= 1)
+        producer.refuse()
+        await until(lambda: bool(exits))
+        await asyncio.sleep(0.05)
+        assert KEY not in app.tables["dossier_state"]
+        assert not record.message.acked
+        app.pipeline._in_flight.clear()  # the process would be gone; let the test context stop cleanly
+        app.pipeline._empty.set()
+    assert exits == ["Kafka did not acknowledge this batch's records"]
