@@ -42,6 +42,8 @@ BATCH_MAX = 500
 BATCH_WITHIN_S = 0.02
 PIPELINE_DEPTH = 16
 """Batches sent but not yet acknowledged, per worker; the agents wait when this many are in flight."""
+DRAIN_TIMEOUT_S = 30.0
+"""How long a stopping agent waits for its batches in flight before leaving them to be re-read."""
 EXIT_KAFKA_REFUSED = 75  # EX_TEMPFAIL: restart me
 
 _DELETE = object()
@@ -131,7 +133,10 @@ class Pipeline:
                 await self._submit(batch)
         finally:
             self._users -= 1
-            await self.drain()
+            try:
+                await asyncio.wait_for(self.drain(), DRAIN_TIMEOUT_S)
+            except TimeoutError:  # Kafka unreachable at shutdown: the unfinished batches are simply re-read
+                log.warning("stopping with %d batches unacknowledged; they will be re-read", len(self._in_flight))
             if not self._users and self._completer is not None:
                 self._completer.cancel()
                 self._completer = None
