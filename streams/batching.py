@@ -93,7 +93,7 @@ class Pipeline:
         self._app = app
         self._tables = tables
         self._pending: dict[Key, tuple[int, object]] = {}
-        self._in_flight: deque[tuple[Batch, list[asyncio.Future]]] = deque()
+        self._in_flight: deque[tuple[Batch, asyncio.Future[list[asyncio.Future]]]] = deque()
         self._room = asyncio.Semaphore(depth)
         self._wake = asyncio.Event()
         self._empty = asyncio.Event()
@@ -120,6 +120,7 @@ class Pipeline:
         self._users += 1
         try:
             async for events in stream.take_events(max_, within=within):
+                await self._room.acquire()
                 self._seq += 1
                 batch = Batch(self, self._seq, events)
                 for event in events:
@@ -130,7 +131,10 @@ class Pipeline:
                     # The agent's body raised mid-batch: these events would stay unfinished forever (their
                     # partitions' commits frozen, the next rebalance waiting on them), so start again.
                     _exit("an agent stopped in the middle of a batch")
-                await self._submit(batch)
+                # No await between the caller's body and this: another agent computing its batch must
+                # already see this one's writes, or it would overwrite them with what it read before.
+                sent = self._register(batch)
+                await self._send(batch, sent)
         finally:
             self._users -= 1
             try:
@@ -147,8 +151,18 @@ class Pipeline:
             self._ensure_completer()
             await self._empty.wait()
 
-    async def _submit(self, batch: Batch) -> None:
-        await self._room.acquire()
+    def _register(self, batch: Batch) -> asyncio.Future[list[asyncio.Future]]:
+        """Make the batch's writes visible to later batches and give it its place in the completion order."""
+        for k, value in batch.overlay.items():
+            self._pending[k] = (batch.seq, value)
+        sent: asyncio.Future[list[asyncio.Future]] = asyncio.get_running_loop().create_future()
+        self._in_flight.append((batch, sent))
+        self._empty.clear()
+        self._ensure_completer()
+        self._wake.set()
+        return sent
+
+    async def _send(self, batch: Batch, sent: asyncio.Future[list[asyncio.Future]]) -> None:
         producer = await self._app.maybe_start_producer()
         try:
             futures = [
@@ -157,12 +171,7 @@ class Pipeline:
             ]
         except Exception:
             _exit("Kafka refused a record of this batch")
-        for k, value in batch.overlay.items():
-            self._pending[k] = (batch.seq, value)
-        self._in_flight.append((batch, futures))
-        self._empty.clear()
-        self._ensure_completer()
-        self._wake.set()
+        sent.set_result(futures)
 
     def _ensure_completer(self) -> None:
         if self._completer is None or self._completer.done():
@@ -174,8 +183,9 @@ class Pipeline:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            batch, futures = self._in_flight[0]
+            batch, sent = self._in_flight[0]
             try:
+                futures = await sent
                 if futures:
                     await asyncio.gather(*futures)
             except Exception:

@@ -26,8 +26,11 @@ class GatedProducer:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes | None, int | None]] = []
         self.pending: list[asyncio.Future] = []
+        self.yielding = False
 
     async def send(self, topic: str, key: Any, value: Any, partition: int | None = None, **_: Any) -> asyncio.Future:
+        if self.yielding:
+            await asyncio.sleep(0)
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
         self.sent.append((topic, key, value, partition))
         self.pending.append(fut)
@@ -63,10 +66,10 @@ def streams(tmp_path):
     return app, producer
 
 
-async def deliver(ctx: Any, value: dict[str, Any], partition: int = 0) -> Any:
+async def deliver(ctx: Any, value: dict[str, Any], partition: int = 0, key: bytes = KEY) -> Any:
     """Hand a record to the agent as Faust's conductor does: one reference per subscribed stream (the test
     context's own ``put`` skips that, so every event would look finally acknowledged at its first ack)."""
-    message = ctx.to_message(KEY, orjson.dumps(value), partition=partition, offset=ctx.sent_offset)
+    message = ctx.to_message(key, orjson.dumps(value), partition=partition, offset=ctx.sent_offset)
     ctx.sent_offset += 1
     message.incref(1)
     channel = ctx.stream().channel
@@ -138,3 +141,40 @@ async def test_a_refused_message_stops_the_worker_before_any_state_is_written(st
         app.pipeline._in_flight.clear()  # the process would be gone; let the test context stop cleanly
         app.pipeline._empty.set()
     assert exits == ["Kafka did not acknowledge this batch's records"]
+
+
+async def test_two_agents_writing_one_table_never_overwrite_each_others_changes(streams):
+    """The join (agency consent) and the follow agent (chat) both rewrite a dossier's followers; whichever
+    computes second must see the other's change even while the first is still being sent."""
+    app, producer = streams
+    producer.yielding = True  # each send gives the event loop a turn, as a real producer does
+    dossiers = [f"000.00.01.H29-261128-{i:04d}" for i in range(30)]
+
+    async def release_acks() -> None:
+        while True:
+            producer.acknowledge()
+            await asyncio.sleep(0.005)
+
+    releaser = asyncio.ensure_future(release_acks())
+    try:
+        async with (
+            app.agents["join_dossier_events"].test_context() as join,
+            app.agents["apply_subscription_changes"].test_context() as follow,
+        ):
+            for i, code in enumerate(dossiers):
+                follow_request = {
+                    "ma_ho_so": code,
+                    "subscriber_id": f"z:chat{i}",
+                    "zalo_user_id": f"99{i:08d}",
+                    "source": "CHAT",
+                    "updated_at": "2026-11-28T08:00:00+07:00",
+                }
+                await deliver(join, event("RECEIVED", sequence=1, dossier=code), key=code.encode())
+                await deliver(follow, follow_request, key=code.encode())
+            table = app.tables["followers"]
+            await until(lambda: all(c.encode() in table for c in dossiers) and not app.pipeline._in_flight, 10)
+    finally:
+        releaser.cancel()
+    for code in dossiers:
+        followers = orjson.loads(app.tables["followers"][code.encode()])
+        assert len(followers) == 2, (code, sorted(followers))
