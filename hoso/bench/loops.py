@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from hoso.bench.records import template_body
+from schemas.codec import decode_event
 
 TOKEN = "sim-demo-access-token"  # noqa: S105 - opens only the simulator
 Post = Callable[[bytes], Awaitable[None]]
@@ -97,13 +98,18 @@ async def http_loop(kind: str, url: str, n: int, concurrency: int, run: str) -> 
     return {"rate": n / seconds, "count": n, "seconds": seconds}
 
 
+def _transform(value: bytes | None) -> bytes:
+    """What both bare loops do per event: validate it as the streams would, and make one small record."""
+    event, _problems = decode_event(value or b"")
+    return b"{}" if event is None else orjson.dumps({"event_id": str(event.event_id)})
+
+
 async def kafka_loop(source: str, sink: str, n: int, group: str) -> dict[str, Any]:
     """Consume ``n`` events from ``source``, validate each, produce one record each to ``sink``, commit."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     from hoso import kafka_clients
     from hoso.settings import Settings
-    from schemas.codec import decode_event
 
     config = kafka_clients.aiokafka(Settings.from_env())
     consumer = AIOKafkaConsumer(
@@ -122,9 +128,7 @@ async def kafka_loop(source: str, sink: str, n: int, group: str) -> dict[str, An
             pending = []
             for records in batches.values():
                 for record in records:
-                    event, _problems = decode_event(record.value or b"")
-                    out = b"{}" if event is None else orjson.dumps({"event_id": str(event.event_id)})
-                    pending.append(await producer.send(sink, key=record.key, value=out))
+                    pending.append(await producer.send(sink, key=record.key, value=_transform(record.value)))
                     done += 1
             if pending:
                 await asyncio.gather(*pending)
@@ -145,7 +149,6 @@ def faust_loop(source: str, sink: str, n: int, group: str) -> dict[str, Any]:
 
     from hoso import kafka_clients
     from hoso.settings import Settings
-    from schemas.codec import decode_event
 
     settings = Settings.from_env()
     app = faust.App(
@@ -174,9 +177,7 @@ def faust_loop(source: str, sink: str, n: int, group: str) -> dict[str, Any]:
                 started = time.perf_counter()
             pending = []
             for record in events:
-                event, _problems = decode_event(record.value or b"")
-                out = b"{}" if event is None else orjson.dumps({"event_id": str(event.event_id)})
-                pending.append(await app.producer.send(sink, record.key, out, None, None, None))
+                pending.append(await app.producer.send(sink, record.key, _transform(record.value), None, None, None))
             await asyncio.gather(*pending)
             done += len(events)
             if done >= n:

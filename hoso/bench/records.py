@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from hoso import kafka_clients
 from hoso.oas import DEMO_OA
 from hoso.settings import Settings
+from schemas import codec
 from schemas.common import now_vn
 from schemas.notification import Kind, Notification, Priority, SendChannel, tracking_id_for
 from streams.followers import subscriber_id
@@ -102,17 +103,21 @@ def notification(run: str, i: int) -> tuple[bytes, bytes]:
         channel=SendChannel.ZBS_PHONE,
         to={"subscriber_id": sid, "phone": "84" + phone(i)[1:], "ho_ten_hien_thi": "Nguyễn Thị Lan"},
         template_id="hoso-received",
-        template_data={
-            "ten": "Nguyễn Thị Lan",
-            "ma_ho_so": dossier_code(run, i),
-            "thu_tuc": "Cấp giấy phép xây dựng",
-            "trang_thai": "Đã tiếp nhận hồ sơ",
-            "ngay_hen_tra": "05/12/2026",
-            "co_quan": "Sở Xây dựng Quảng Ninh",
-        },
+        template_data=_template_data(run, i),
         text="Hồ sơ đã được tiếp nhận.",
     )
-    return sid.encode(), n.model_dump_json(exclude_none=True).encode()
+    return sid.encode(), codec.dumps(n)
+
+
+def _template_data(run: str, i: int) -> dict[str, str]:
+    return {
+        "ten": "Nguyễn Thị Lan",
+        "ma_ho_so": dossier_code(run, i),
+        "thu_tuc": "Cấp giấy phép xây dựng",
+        "trang_thai": "Đã tiếp nhận hồ sơ",
+        "ngay_hen_tra": "05/12/2026",
+        "co_quan": "Sở Xây dựng Quảng Ninh",
+    }
 
 
 def template_body(i: int, run: str) -> bytes:
@@ -121,14 +126,7 @@ def template_body(i: int, run: str) -> bytes:
         {
             "phone": "84" + phone(i)[1:],
             "template_id": "hoso-received",
-            "template_data": {
-                "ten": "Nguyễn Thị Lan",
-                "ma_ho_so": dossier_code(run, i),
-                "thu_tuc": "Cấp giấy phép xây dựng",
-                "trang_thai": "Đã tiếp nhận hồ sơ",
-                "ngay_hen_tra": "05/12/2026",
-                "co_quan": "Sở Xây dựng Quảng Ninh",
-            },
+            "template_data": _template_data(run, i),
             "tracking_id": tracking_id_for(f"{run}-base-{i}", "x"),
         }
     )
