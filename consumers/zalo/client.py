@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import orjson
 
-from consumers.zalo.codes import ErrorClass, classify
+from consumers.zalo.codes import ErrorClass, classify, is_transient
 from consumers.zalo.transport import AiohttpTransport
 from hoso.errors import (
     DeferredDelivery,
@@ -168,6 +168,8 @@ class ZaloClient:
                 expires_in=float(payload.get("expires_in", 90000)),
             )
         code = int(payload.get("error", -14000))
+        if is_transient(code):  # e.g. -32, the app's API rate limit: the refresh token was not used up
+            raise RetryableDelivery(f"token refresh: Zalo error {code} (transient)", code=code)
         raise TokenRefreshFailed(f"token refresh refused: Zalo error {code}: {payload.get('message', '')}", code=code)
 
     async def send_text(self, token: str, *, user_id: str, text: str) -> Accepted:

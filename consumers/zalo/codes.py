@@ -98,3 +98,12 @@ _BY_CODE = {code: cls for cls, codes in _TABLE.items() for code in codes}
 def classify(code: int) -> ErrorClass:
     """The class of a Zalo error code; unknown codes are retried (and show up in metrics by code)."""
     return _BY_CODE.get(code, ErrorClass.RETRY)
+
+
+def is_transient(code: int) -> bool:
+    """Whether Zalo documents ``code`` as transient (rate limit, temporary failure): try again later.
+
+    Unlike ``classify``, unknown codes are not transient here: a token refresh refused with a code nobody
+    documented must pause the OA for an operator, not be retried forever with a single-use refresh token.
+    """
+    return code in _TABLE[ErrorClass.RETRY]

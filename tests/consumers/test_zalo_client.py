@@ -6,7 +6,7 @@ import httpx
 import orjson
 import pytest
 
-from consumers.zalo.client import TokenRejected, ZaloClient
+from consumers.zalo.client import TokenRefreshFailed, TokenRejected, ZaloClient
 from consumers.zalo.codes import ErrorClass, classify
 from hoso.errors import DeferredDelivery, OAConfigurationError, PermanentDelivery, RetryableDelivery
 
@@ -83,3 +83,24 @@ async def test_http_5xx_and_network_errors_are_retryable():
 
 def test_every_documented_token_code_asks_for_a_refresh():
     assert {classify(c) for c in (-124, -216, -220)} == {ErrorClass.REFRESH_TOKEN}
+
+
+def refresh_answering(payload: dict) -> ZaloClient:
+    return ZaloClient(
+        zbs_url="https://zbs.test",
+        oa_url="https://oa.test",
+        oauth_url="https://oauth.test",
+        transport=httpx.MockTransport(lambda _r: httpx.Response(200, content=orjson.dumps(payload))),
+    )
+
+
+async def test_a_rate_limited_token_refresh_is_retried_not_refused():
+    client = refresh_answering({"error": -32, "message": "Your application/OA reached limit call api"})
+    with pytest.raises(RetryableDelivery):
+        await client.refresh(app_id="app", secret_key="s", refresh_token="r")
+
+
+async def test_a_token_refresh_refused_with_an_undocumented_code_pauses_the_oa():
+    client = refresh_answering({"error": -14014, "message": "invalid refresh token"})
+    with pytest.raises(TokenRefreshFailed):
+        await client.refresh(app_id="app", secret_key="s", refresh_token="r")
