@@ -34,9 +34,10 @@ from consumers.retry import TIER_DELAYS_S, RetrySchedule, headers, read_headers
 from consumers.sentlog import SentLog
 from consumers.tokens import TokenManager, TokenStore
 from consumers.zalo.client import ZaloClient
-from hoso import kafka_clients, metrics
-from hoso.lag import start_lag_exporter
-from hoso.oas import OARegistry, load_registry
+from hoso import metrics
+from hoso.accounts import OARegistry, load_registry
+from hoso.kafka import clients as kafka_clients
+from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
 from schemas.codec import decode
 from schemas.common import iso_vn, now_vn

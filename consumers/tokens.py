@@ -30,8 +30,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from consumers.zalo.client import TokenRefreshFailed, ZaloClient
 from hoso import metrics
+from hoso.accounts import OARegistry
 from hoso.errors import RetryableDelivery
-from hoso.oas import OARegistry
 
 log = logging.getLogger("hoso.tokens")
 

@@ -32,7 +32,7 @@ class Publisher:
     """A kafka-python producer bound to the dossier events topic."""
 
     def __init__(self, client: Mapping[str, Any], topic: str, **overrides: Any) -> None:
-        """``client`` holds the connection settings (``hoso.kafka_clients.kafka_python``)."""
+        """``client`` holds the connection settings (``hoso.kafka.clients.kafka_python``)."""
         self.topic = topic
         config: dict[str, Any] = {
             **client,

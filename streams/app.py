@@ -15,8 +15,9 @@ from typing import Any
 
 import faust
 
-from hoso import kafka_clients, metrics
-from hoso.lag import start_lag_exporter
+from hoso import metrics
+from hoso.kafka import clients as kafka_clients
+from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
 from schemas.common import now_vn
 from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, Topics, catalogue
@@ -75,7 +76,11 @@ class StreamsApp:
 
 def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
     """Create the Faust app for ``settings`` (one per process; the worker calls it once)."""
-    from streams import broadcast_agents, chat_agents, chat_operator_api, dossier_agents, lifecycle_agents
+    from streams.agents import broadcast as broadcast_agents
+    from streams.agents import chat as chat_agents
+    from streams.agents import dossier as dossier_agents
+    from streams.agents import operator_api as chat_operator_api
+    from streams.agents import timers as lifecycle_agents
 
     app = faust.App(
         settings.app_id,

@@ -26,8 +26,8 @@ from schemas.subscription import Subscription, SubscriptionSource
 from schemas.zalo_event import ZaloEvent, ZaloServer
 from streams import chat_replies as replies
 from streams.chat_commands import Verb, parse
+from streams.dossier_state import DossierState
 from streams.followers import Followers, subscriber_id
-from streams.lifecycle import DossierState
 
 SEEN_KEPT = 64
 KNOWN_EVENTS = frozenset(

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from schemas.common import VN_TZ, nfc
 from streams.chat_commands import Verb
-from streams.lifecycle import DossierState
+from streams.dossier_state import DossierState
 
 MAX_TEXT = 2000
 EXAMPLE_CODE = "000.00.49.H22-261128-0001"

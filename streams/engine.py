@@ -32,11 +32,11 @@ from typing import Any
 from schemas.dossier_event import DossierEvent, Status
 from schemas.notification import ComplianceFlag, Notification
 from streams import followers as fol
-from streams.catalogue import Catalogue
+from streams.dossier_state import DossierState, advance
 from streams.hold import Hold
-from streams.lifecycle import DossierState, advance
 from streams.notify import NOTIFY, SURVEY_SUFFIX, notifications_for, survey_event
 from streams.rules import LOW_VALUE, Rules
+from streams.template_catalogue import Catalogue
 
 
 @dataclass

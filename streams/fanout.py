@@ -18,9 +18,9 @@ from schemas.broadcast import AreaLevel, Broadcast
 from schemas.codec import dumps
 from schemas.notification import SendChannel, tracking_id_for
 from streams import followers as fol
-from streams.catalogue import Catalogue
-from streams.lifecycle import DossierState
+from streams.dossier_state import DossierState
 from streams.notify import alert_for, alert_template
+from streams.template_catalogue import Catalogue
 
 NAME_CACHE = 10_000
 """Rendered template data kept per display name during one fan-out."""

@@ -17,9 +17,9 @@ from schemas.common import iso_vn
 from schemas.dossier_event import DossierEvent
 from schemas.problems import Problem
 from streams import followers as fol
+from streams.dossier_state import DossierState
 from streams.engine import Engine, Outcome
 from streams.hold import Hold
-from streams.lifecycle import DossierState
 
 KEPT_BYTES = 256 * 1024  # of a rejected record kept on the invalid-events topic
 

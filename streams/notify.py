@@ -17,8 +17,8 @@ from schemas.notification import (
     tracking_id_for,
 )
 from streams import render
-from streams.catalogue import ALERT, Catalogue
 from streams.followers import Followers
+from streams.template_catalogue import ALERT, Catalogue
 
 # Statuses a citizen is told about. SUBMITTED is confirmed by the portal itself; OVERDUE is internal
 # (it must be followed by an apology, DUE_DATE_EXTENDED); SURVEY_SUBMITTED is the citizen's own act.

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
+from hoso.accounts import load_registry
 from hoso.errors import ConfigurationError
-from hoso.oas import load_registry
 from hoso.settings import Settings
 from schemas.common import VN_TZ
 from schemas.dossier_event import Status

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from hoso.kafka_local import BrokerConfig, LocalBroker
-from hoso.processes import free_port
 from hoso.settings import Settings
+from hosoctl.local_kafka import BrokerConfig, LocalBroker
+from hosoctl.processes import free_port
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hoso.kafka_clients import kafka_python
+from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
 from producers.broadcast import publish_broadcast
 from schemas.topics import Topics

@@ -19,7 +19,7 @@ from pathlib import Path
 from aiohttp import web
 
 from hoso import metrics
-from hoso.kafka_clients import kafka_python
+from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
 from producers.gateway.app import create_app
 from producers.gateway.auth import DEMO_KEYS_FILE, KeyRing

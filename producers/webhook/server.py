@@ -20,7 +20,8 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from hoso import kafka_clients, metrics
+from hoso import metrics
+from hoso.kafka import clients as kafka_clients
 from hoso.settings import Settings
 from producers.webhook.events import build_event, record_key
 from producers.webhook.recent import RecentIds

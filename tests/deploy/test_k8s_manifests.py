@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hoso.cli import build_parser
+from hosoctl.cli import build_parser
 from schemas.topics import catalogue
 from tests.deploy.settings_env import declared_settings
 from tests.deploy.tools import DEPLOY

@@ -25,7 +25,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 import hoso.metrics  # noqa: F401  (registers every hoso family in the default registry)
-from hoso.processes import free_port
+from hosoctl.processes import free_port
 from tests.deploy.tools import require_tool
 
 pytestmark = pytest.mark.e2e
@@ -125,7 +125,7 @@ def live(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     ]
     with (tmp / "demo.out").open("wb") as out, (tmp / "demo.err").open("wb") as err:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "hoso.cli", *args], env=env, stdout=out, stderr=err, start_new_session=True
+            [sys.executable, "-m", "hosoctl.cli", *args], env=env, stdout=out, stderr=err, start_new_session=True
         )
     prom: subprocess.Popen[bytes] | None = None
     try:
@@ -180,7 +180,7 @@ def _broadcast_to_demo_provinces(env: dict[str, str], stack: dict) -> None:
     httpx.post(f"{stack['simulator']}/_sim/tokens/expire", timeout=10).raise_for_status()
     for province in ("22", "44", "01", "79", "38", "48"):
         subprocess.run(
-            [sys.executable, "-m", "hoso.cli", "broadcast", "--area", province, "--text", "Cảnh báo bão số 3 (thử)"],
+            [sys.executable, "-m", "hosoctl.cli", "broadcast", "--area", province, "--text", "Cảnh báo bão số 3 (thử)"],
             env={**env, "HOSO_TOPIC_PREFIX": stack["topic_prefix"]},
             check=True,
             capture_output=True,

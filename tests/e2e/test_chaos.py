@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from hoso.logscan import scan_paths
 from hoso.settings import Settings
+from hosoctl.logscan import scan_paths
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ def test_chaos_loses_nothing_through_kills_a_broker_restart_and_zalo_faults(tmp_
     env = {**os.environ, "HOSO_PARTITIONS": "4"}
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "hoso.cli", "chaos", "--json", "--duration", "60", "--rate", "15", "--kills", "3",
+        [sys.executable, "-m", "hosoctl.cli", "chaos", "--json", "--duration", "60", "--rate", "15", "--kills", "3",
          "--seed", "7", "--drain-timeout", "90", "--run-dir", str(tmp_path)],
         env=env, capture_output=True, timeout=300, check=False,
     )  # fmt: skip

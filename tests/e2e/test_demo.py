@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 def run_demo(kafka_bootstrap: str, tmp_path, *args: str, timeout: float = 300) -> dict:
     env = {**os.environ, "KAFKA_BOOTSTRAP": kafka_bootstrap, "HOSO_KAFKA_HOME": str(tmp_path / "kafka")}
     proc = subprocess.run(
-        [sys.executable, "-m", "hoso.cli", "demo", "--json", *args],
+        [sys.executable, "-m", "hosoctl.cli", "demo", "--json", *args],
         env=env,
         capture_output=True,
         timeout=timeout,

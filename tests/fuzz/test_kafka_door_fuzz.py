@@ -20,10 +20,10 @@ import pytest
 from hypothesis import strategies as st
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from hoso.demo import Stack, expected_notifications
-from hoso.kafka_clients import kafka_python
+from hoso.kafka.clients import kafka_python
+from hosoctl.demo import Stack, expected_notifications
+from hosoctl.synthetic import GeneratorOptions, events
 from producers.publisher import Publisher
-from producers.synthetic import GeneratorOptions, events
 from schemas.common import now_vn
 from schemas.problems import Problem
 from tests.fuzz.records import BAD_KINDS, RawRecord, bad_records, huge, reason_problem, run_property

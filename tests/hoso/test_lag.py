@@ -9,10 +9,10 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from prometheus_client import REGISTRY
 
-from hoso.kafka_clients import kafka_python
-from hoso.lag import LagExporter, LagReader, lag_rows, start_lag_exporter
-from hoso.processes import free_port
-from hoso.topic_admin import create_topics
+from hoso.kafka.admin import create_topics
+from hoso.kafka.clients import kafka_python
+from hoso.kafka.lag import LagExporter, LagReader, lag_rows, start_lag_exporter
+from hosoctl.processes import free_port
 from schemas.topics import catalogue
 
 TP = TopicPartition("t", 0)

@@ -19,10 +19,10 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from hoso.chaos import SteadyLoad
-from hoso.demo import Stack, expected_notifications
-from hoso.kafka_clients import kafka_python
-from producers.synthetic import GeneratorOptions, events
+from hoso.kafka.clients import kafka_python
+from hosoctl.chaos import SteadyLoad
+from hosoctl.demo import Stack, expected_notifications
+from hosoctl.synthetic import GeneratorOptions, events
 from schemas.common import now_vn
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]

@@ -1,6 +1,6 @@
 """Citizens on Zalo end to end: signed webhooks → Kafka → Faust worker → dispatcher → Zalo simulator.
 
-The worker runs as a process (``python -m hoso.cli worker``), the webhook receiver, the dispatcher and the
+The worker runs as a process (``python -m hosoctl.cli worker``), the webhook receiver, the dispatcher and the
 simulator in this test's event loop. What the citizen received is read from the simulator's record of
 OA consultation messages, never from the pipeline's own counters.
 """
@@ -18,14 +18,14 @@ import pytest
 from kafka import KafkaConsumer
 
 from consumers.dispatcher import Dispatcher
-from hoso.kafka_clients import kafka_python
-from hoso.processes import Process, free_port
-from hoso.topic_admin import create_topics
-from hoso.zalo_simulator import SimulatorConfig, receipt_signature, start
+from hoso.kafka.admin import create_topics
+from hoso.kafka.clients import kafka_python
+from hosoctl.processes import Process, free_port
 from producers.publisher import Publisher
 from producers.webhook import WebhookReceiver
 from schemas.topics import ZBS_DELIVERY_TABLE, catalogue, changelog_name
 from tests.factories import DOSSIER, event
+from zalo_simulator import SimulatorConfig, receipt_signature, start
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 

@@ -21,15 +21,15 @@ from consumers import dlq
 from consumers.dispatcher import Dispatcher
 from consumers.retry import read_headers
 from consumers.zalo.client import ZaloClient
-from hoso.kafka_clients import kafka_python
-from hoso.oas import OA, OARegistry
-from hoso.topic_admin import create_topics
-from hoso.zalo_simulator import OAConfig, SimulatorConfig, start
+from hoso.accounts import OA, OARegistry
+from hoso.kafka.admin import create_topics
+from hoso.kafka.clients import kafka_python
 from schemas import dumps
 from schemas.common import now_vn
 from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
 from schemas.topics import catalogue
 from tests.integration.dispatching import run_until
+from zalo_simulator import OAConfig, SimulatorConfig, start
 
 pytestmark = pytest.mark.broker
 

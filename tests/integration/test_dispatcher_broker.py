@@ -8,14 +8,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaProducer
 
 from consumers.dispatcher import Dispatcher
-from hoso.kafka_clients import kafka_python
-from hoso.topic_admin import create_topics
-from hoso.zalo_simulator import SimulatorConfig, start
+from hoso.kafka.admin import create_topics
+from hoso.kafka.clients import kafka_python
 from schemas import dumps
 from schemas.common import now_vn
 from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
 from schemas.topics import catalogue
 from tests.integration.dispatching import run_until
+from zalo_simulator import SimulatorConfig, start
 
 pytestmark = pytest.mark.broker
 

@@ -22,14 +22,14 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from hoso.demo import Stack, expected_notifications
-from hoso.kafka_clients import kafka_python
-from hoso.kafka_local import BrokerConfig, LocalBroker
-from hoso.logscan import scan_paths
-from hoso.processes import free_port
+from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
+from hosoctl.demo import Stack, expected_notifications
+from hosoctl.local_kafka import BrokerConfig, LocalBroker
+from hosoctl.logscan import scan_paths
+from hosoctl.processes import free_port
+from hosoctl.synthetic import GeneratorOptions, events
 from producers.publisher import Publisher
-from producers.synthetic import GeneratorOptions, events
 from schemas.common import now_vn
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]

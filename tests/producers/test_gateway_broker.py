@@ -11,10 +11,9 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from hoso.kafka_clients import kafka_python
-from hoso.processes import Process
-from hoso.topic_admin import create_topics
-from hoso.zalo_simulator import SimulatorConfig, start
+from hoso.kafka.admin import create_topics
+from hoso.kafka.clients import kafka_python
+from hosoctl.processes import Process
 from producers.dvcqg import event_id_of, parse_datetime
 from producers.gateway import start_gateway
 from schemas.common import normalize_phone, pseudonym
@@ -22,6 +21,7 @@ from schemas.dossier_event import Status
 from schemas.notification import tracking_id_for
 from schemas.topics import catalogue
 from tests.factories import event
+from zalo_simulator import SimulatorConfig, start
 
 pytestmark = pytest.mark.broker
 
@@ -154,7 +154,7 @@ async def test_a_dongbohosomc_payload_reaches_the_citizen_as_the_right_zalo_mess
 
 
 def test_hoso_gateway_runs_as_a_process_and_stops_cleanly_on_sigterm(settings, topics, tmp_path):
-    from hoso.processes import free_port, wait_for_port
+    from hosoctl.processes import free_port, wait_for_port
 
     port, metrics_port = free_port(), free_port()
     env = {**settings.to_env(), "HOSO_GATEWAY_PORT": str(port), "HOSO_METRICS_PORT": str(metrics_port)}

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from producers.synthetic import GeneratorOptions, catalog, events, lifecycles
-from producers.synthetic.lifecycle import draw_path
+from hosoctl.synthetic import GeneratorOptions, events, lifecycles
+from hosoctl.synthetic import reference_data as catalog
+from hosoctl.synthetic.paths import draw_path
 from schemas.codec import check_event
 from schemas.common import normalize_phone
 from schemas.dossier_event import Status

@@ -9,8 +9,8 @@ import orjson
 import pytest
 from kafka import KafkaConsumer
 
-from hoso.kafka_clients import kafka_python
-from hoso.topic_admin import create_topics
+from hoso.kafka.admin import create_topics
+from hoso.kafka.clients import kafka_python
 from producers.webhook import WebhookReceiver, sign
 from schemas.common import pseudonym
 from schemas.topics import catalogue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from hoso.logscan import Finding, scan_text
+from hosoctl.logscan import Finding, scan_text
 
 _FINDINGS = pytest.StashKey[list[Finding]]()
 

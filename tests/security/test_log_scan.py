@@ -17,8 +17,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from hoso.logscan import Finding, scan_paths, scan_text
 from hoso.settings import Settings
+from hosoctl.logscan import Finding, scan_paths, scan_text
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +36,7 @@ def demo_logs(kafka_bootstrap, tmp_path_factory) -> DemoLogs:
     home = tmp_path_factory.mktemp("logscan") / "kafka"
     env = {**os.environ, "KAFKA_BOOTSTRAP": kafka_bootstrap, "HOSO_KAFKA_HOME": str(home), "HOSO_LOG_LEVEL": "DEBUG"}
     proc = subprocess.run(
-        [sys.executable, "-m", "hoso.cli", "demo", "--json", "--dossiers", "15", "--seed", "5"],
+        [sys.executable, "-m", "hosoctl.cli", "demo", "--json", "--dossiers", "15", "--seed", "5"],
         env=env, capture_output=True, timeout=300, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]

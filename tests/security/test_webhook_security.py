@@ -15,8 +15,8 @@ import orjson
 import pytest
 from kafka import KafkaConsumer
 
-from hoso.kafka_clients import kafka_python
-from hoso.topic_admin import create_topics
+from hoso.kafka.admin import create_topics
+from hoso.kafka.clients import kafka_python
 from producers.webhook import WebhookReceiver, sign
 from producers.webhook.server import MAX_BODY_BYTES
 from schemas.topics import catalogue

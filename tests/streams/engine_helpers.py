@@ -11,10 +11,10 @@ from schemas import decode_event
 from schemas.common import VN_TZ
 from schemas.dossier_event import DossierEvent
 from schemas.notification import Notification
-from streams import catalogue
+from streams import template_catalogue as catalogue
+from streams.dossier_state import DossierState
 from streams.engine import Engine, Outcome
 from streams.hold import Hold
-from streams.lifecycle import DossierState
 from streams.notify import NOTIFY
 from streams.rules import QuietHours, Rules
 from tests.factories import event

@@ -12,8 +12,8 @@ from faust.types import TP, RecordMetadata
 
 from hoso import metrics
 from hoso.settings import Settings
+from streams.agents.timers import tick_record
 from streams.app import build
-from streams.lifecycle_agents import tick_record
 from tests.factories import DOSSIER, event
 from tests.streams.engine_helpers import DAY
 

@@ -14,16 +14,16 @@ import pytest
 from kafka import KafkaProducer
 
 from consumers.dispatcher import Dispatcher
-from hoso.kafka_clients import kafka_python
-from hoso.processes import Process
-from hoso.topic_admin import create_topics
-from hoso.zalo_simulator import SimulatorConfig, start
+from hoso.kafka.admin import create_topics
+from hoso.kafka.clients import kafka_python
+from hosoctl.processes import Process
 from producers.broadcast import publish_broadcast
 from schemas.common import now_vn
 from schemas.notification import tracking_id_for
 from schemas.topics import catalogue
 from streams.followers import subscriber_id
 from tests.factories import event
+from zalo_simulator import SimulatorConfig, start
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 

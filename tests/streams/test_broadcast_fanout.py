@@ -10,7 +10,7 @@ from schemas.broadcast import Broadcast
 from schemas.codec import dumps
 from schemas.common import now_vn
 from schemas.subscription import Subscription
-from streams import catalogue as cat
+from streams import template_catalogue as cat
 from streams.fanout import NAME_CACHE, alert_records
 from streams.notify import NOTIFY, alert_for
 

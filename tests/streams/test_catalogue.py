@@ -7,10 +7,10 @@ import pytest
 
 from hoso.settings import Settings
 from schemas.dossier_event import Status
-from streams import catalogue
+from streams import template_catalogue as catalogue
 from streams.app import build
-from streams.catalogue import CatalogueError, Template
 from streams.notify import NOTIFY
+from streams.template_catalogue import CatalogueError, Template
 
 
 def test_the_packaged_catalogue_covers_every_announced_status_and_alerts():

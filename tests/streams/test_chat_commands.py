@@ -6,7 +6,7 @@ import pytest
 
 from streams import chat_replies
 from streams.chat_commands import Command, Verb, fold, parse
-from streams.lifecycle import DossierState
+from streams.dossier_state import DossierState
 
 CODE = "000.00.49.H22-261128-0001"
 

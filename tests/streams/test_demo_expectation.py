@@ -9,11 +9,11 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from hoso.demo import expected_notifications
 from hoso.settings import Settings
-from producers.synthetic import GeneratorOptions, events
+from hosoctl.demo import expected_notifications
+from hosoctl.synthetic import GeneratorOptions, events
 from schemas import decode_event
-from streams import catalogue
+from streams import template_catalogue as catalogue
 from streams.engine import Engine
 from streams.notify import NOTIFY
 from streams.rules import Rules

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from streams.dossier_state import overdue
 from streams.engine import Engine
 from streams.hold import Hold
-from streams.lifecycle import overdue
 from streams.rules import FINISHED
 from tests.streams.engine_helpers import DAY, Run, engine, parsed
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
-from hoso.zalo_simulator import RunningSimulator, SimulatorConfig, start
+from zalo_simulator import RunningSimulator, SimulatorConfig, start
 
 StartSim = Callable[..., Awaitable[RunningSimulator]]
 

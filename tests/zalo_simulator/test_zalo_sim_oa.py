@@ -7,7 +7,7 @@ import re
 import pytest
 from zalo_sim_helpers import TOKEN
 
-from hoso.zalo_simulator import MAGIC_USER_IDS
+from zalo_simulator import MAGIC_USER_IDS
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def test_process_prints_listening_line_and_stops_cleanly_on_sigterm():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hoso.zalo_simulator", "--port", "0", "--faults", "latency=fixed:1ms", "--seed", "3"],
+        [sys.executable, "-m", "zalo_simulator", "--port", "0", "--faults", "latency=fixed:1ms", "--seed", "3"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -13,7 +13,7 @@ import pytest_asyncio
 from aiohttp import web
 from zalo_sim_helpers import send_template, stats, template_body
 
-from hoso.zalo_simulator import DEMO_OA
+from zalo_simulator import DEMO_OA
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 from zalo_sim_helpers import TOKEN, FakeClock, refresh, send_template, stats
 
-from hoso.zalo_simulator import DEMO_OA
+from zalo_simulator import DEMO_OA
 
 pytestmark = pytest.mark.asyncio
 

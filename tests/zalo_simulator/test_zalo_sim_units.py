@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hoso.zalo_simulator import MAGIC_NUMBERS, FaultSpec, SimulatorConfig, load_config, receipt_signature
-from hoso.zalo_simulator.durations import parse_duration
-from hoso.zalo_simulator.faults import FaultInjector, FaultKind
-from hoso.zalo_simulator.ids import MessageIdCodec
-from hoso.zalo_simulator.magic import magic_phone
-from hoso.zalo_simulator.phones import normalise_phone
+from zalo_simulator import MAGIC_NUMBERS, FaultSpec, SimulatorConfig, load_config, receipt_signature
+from zalo_simulator.durations import parse_duration
+from zalo_simulator.faults import FaultInjector, FaultKind
+from zalo_simulator.ids import MessageIdCodec
+from zalo_simulator.magic import magic_phone
+from zalo_simulator.phones import normalise_phone
 
 
 def test_fault_spec_parses_the_documented_example():

@@ -8,7 +8,7 @@ import re
 import pytest
 from zalo_sim_helpers import TOKEN, send_template, stats, template_body
 
-from hoso.zalo_simulator import MAGIC_HASH_PHONES, MAGIC_NUMBERS
+from zalo_simulator import MAGIC_HASH_PHONES, MAGIC_NUMBERS
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from hoso.zalo_simulator import DEMO_OA, RunningSimulator
+from zalo_simulator import DEMO_OA, RunningSimulator
 
 TOKEN = DEMO_OA.access_token
 

@@ -1,0 +1,121 @@
+"""Scenario ``e2e``: the whole pipeline on the real broker — sustained rate, then latency under load.
+
+Worker, dispatcher and simulator run as processes. Events are RECEIVED (announced at once) with one
+consenting recipient each, and the bench's settings turn quiet hours and the low-value collapse off, so no
+intentional hold is measured.
+
+1. Maximum: a burst of events is published as fast as the broker takes them; the sustained rate is timed
+   at the simulator from the first accepted message of the burst to the last.
+2. Latency: at 25%, 50% and 75% of that rate, events with a fresh ``occurred_at`` are published at a
+   steady pace; each message's latency is the simulator's ``received_at`` (when Zalo accepted it) minus
+   the event's ``occurred_at``. Per-message timestamps are used rather than the dispatcher's
+   ``hoso_end_to_end_seconds`` histogram because they give exact percentiles (the histogram only
+   interpolates inside its buckets) and come from outside the pipeline, not from its own counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from hoso.kafka import clients as kafka_clients
+from hoso.settings import Settings
+from hosoctl.bench.env import BenchEnv, sim_accepted, sim_messages, topics_of, wait_until
+from hosoctl.bench.figures import Figure
+from hosoctl.bench.records import dossier_event, fill, tracking_ids_of
+from schemas.common import now_vn
+
+NAME = "e2e"
+LOADS = (0.25, 0.5, 0.75)
+
+
+def run(env: BenchEnv, quick: bool) -> list[Figure]:
+    """Measure the sustained rate, then p50/p95/p99 latency at three loads."""
+    burst = 1_000 if quick else 10_000
+    seconds = 4.0 if quick else 20.0
+    s = env.settings(NAME)
+    _sim, url = env.simulator(s, "e2e-simulator")
+    s = env.with_zalo(s, url)
+    topic = topics_of(s).dossier_events.name
+    procs = [env.spawn("e2e-worker", ["worker"], s), env.spawn("e2e-dispatcher", ["dispatcher"], s)]
+
+    def alive() -> None:
+        for p in procs:
+            if not p.alive:
+                raise RuntimeError(f"{p.name} exited:\n{p.tail()}")
+
+    counter = 0
+
+    def records(n: int):  # noqa: ANN202 - generator of records
+        nonlocal counter
+        for _ in range(n):
+            e = dossier_event(env.run_id, counter)
+            counter += 1
+            yield e["data"]["ma_ho_so"].encode(), orjson.dumps(e)
+
+    env.say("e2e: warming up (group joins, first requests)…")
+    fill(s, topic, records(200))
+    wait_until(lambda: sim_accepted(url), 200, 180, every=0.2, alive=alive)
+    env.say(f"e2e: burst of {burst} events…")
+    base = sim_accepted(url)
+    fill(s, topic, records(burst))
+    t0, t1, v0 = wait_until(lambda: sim_accepted(url) - base, burst, 600, every=0.1, alive=alive)
+    top = (burst - v0) / max(t1 - t0, 1e-6)
+    figures = [Figure(NAME, "sustained_notifications_per_s", top, "notifications/s", None, "burst, timed at Zalo")]
+    for load in LOADS:
+        rate = top * load
+        env.say(f"e2e: {load:.0%} load, {rate:,.0f} events/s for {seconds:.0f}s…")
+        start = sim_accepted(url)
+        occurred = asyncio.run(_paced(s, topic, env.run_id, rate, seconds, 10_000_000 * (1 + LOADS.index(load))))
+
+        def arrived(start: int = start) -> int:
+            return sim_accepted(url) - start
+
+        wait_until(arrived, len(occurred), 300, every=0.2, alive=alive)
+        latencies = sorted(
+            m["received_at"] / 1000 - occurred[m["tracking_id"]]
+            for m in sim_messages(url, start)
+            if m["tracking_id"] in occurred
+        )
+        pct = int(load * 100)
+        figures += [
+            Figure(NAME, f"latency_p{q}_at_{pct}pct_s", _quantile(latencies, q / 100), "s", None, f"{rate:,.0f}/s")
+            for q in (50, 95, 99)
+        ]
+        figures.append(Figure(NAME, f"achieved_rate_at_{pct}pct", len(occurred) / seconds, "events/s", rate))
+    return figures
+
+
+async def _paced(settings: Settings, topic: str, run: str, rate: float, seconds: float, first: int) -> dict[str, float]:
+    """Publish ``rate`` events/s for ``seconds``, each with a fresh occurred_at; tracking id → occurred (epoch)."""
+    producer = AIOKafkaProducer(**kafka_clients.aiokafka(settings), acks="all", linger_ms=2)
+    await producer.start()
+    occurred: dict[str, float] = {}
+    pending: list[asyncio.Future[Any]] = []
+    started = time.monotonic()
+    i = 0
+    try:
+        while (elapsed := time.monotonic() - started) < seconds:
+            due = int(rate * elapsed) - i
+            for _ in range(max(0, due)):
+                at = now_vn()
+                e = dossier_event(run, first + i, occurred_at=at)
+                pending.append(await producer.send(topic, key=e["data"]["ma_ho_so"].encode(), value=orjson.dumps(e)))
+                for tid in tracking_ids_of(e, settings.pseudonym_key):
+                    occurred[tid] = at.timestamp()
+                i += 1
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return occurred
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]

@@ -1,0 +1,376 @@
+"""The ``hoso`` command: one entry point for every process and operator task."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import orjson
+
+from hoso.errors import ConfigurationError, HosoError
+from hoso.settings import Settings, describe
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _broker(settings: Settings):  # noqa: ANN202 - imported lazily to keep start-up light
+    from hosoctl.local_kafka import BrokerConfig, LocalBroker
+
+    return LocalBroker(
+        BrokerConfig(
+            home=settings.kafka_home,
+            version=settings.kafka_version,
+            port=settings.kafka_port,
+            controller_port=settings.kafka_controller_port,
+            heap_mb=settings.kafka_heap_mb,
+        )
+    )
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Print every setting with its variable, default and meaning."""
+    rows = describe()
+    if args.markdown:
+        print("| Variable | Default | Meaning |\n|---|---|---|")
+        for env, default, doc in rows:
+            print(f"| `{env}` | `{default}` | {doc} |")
+    else:
+        current = _settings().to_env()
+        for env, _default, doc in rows:
+            shown = "***" if "KEY" in env or "TOKEN" in env else current[env]
+            print(f"{env}={shown}\n    {doc}")
+    return 0
+
+
+def cmd_kafka(args: argparse.Namespace) -> int:
+    """Manage the local single-node broker."""
+    settings = _settings()
+    if not settings.local_broker and args.action != "status":
+        print(f"KAFKA_BOOTSTRAP is set ({settings.kafka_bootstrap}); hoso does not manage that cluster.")
+        return 0 if args.action == "fetch" else 2
+    broker = _broker(settings)
+    if args.action == "fetch":
+        print(f"kafka jars in {broker.ensure_jars()}")
+    elif args.action == "start":
+        broker.start()
+        print(f"kafka {settings.kafka_version} ready at {settings.bootstrap}")
+    elif args.action == "stop":
+        print("stopped" if broker.stop() else "not running")
+    elif args.action == "reset":
+        broker.wipe()
+        print(f"broker stopped and data removed; also remove {settings.state_dir} (Faust tables)")
+    else:
+        status = broker.status()
+        print(orjson.dumps(status.__dict__, default=str).decode())
+        return 0 if status.ready else 1
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    """Create or list the declared topics."""
+    from hoso.kafka.admin import create_topics
+    from hoso.kafka.clients import kafka_python
+    from schemas.topics import catalogue
+
+    settings = _settings()
+    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    if args.action == "list":
+        for t in topics.all():
+            pii = " [personal data]" if t.personal_data else ""
+            print(f"{t.name}  partitions={t.partitions} cleanup={t.cleanup_policy} key={t.key}{pii}\n    {t.doc}")
+        return 0
+    for name, outcome in create_topics(kafka_python(settings), topics, settings.replication_factor).items():
+        print(f"{outcome:8} {name}")
+    return 0
+
+
+def cmd_worker(_args: argparse.Namespace) -> int:
+    """Run a Faust streams worker."""
+    from streams.app import run_worker
+
+    run_worker(_settings())
+    return 0
+
+
+def cmd_webhook(_args: argparse.Namespace) -> int:
+    """Run the Zalo webhook receiver."""
+    from producers.webhook import run_webhook
+
+    run_webhook(_settings())
+    return 0
+
+
+def cmd_dispatcher(_args: argparse.Namespace) -> int:
+    """Run a dispatcher."""
+    from consumers.dispatcher import run_dispatcher
+
+    run_dispatcher(_settings())
+    return 0
+
+
+def cmd_gateway(_args: argparse.Namespace) -> int:
+    """Run the HTTP ingest gateway."""
+    from producers.gateway import run_gateway
+
+    run_gateway(_settings())
+    return 0
+
+
+def cmd_simulator(args: argparse.Namespace) -> int:
+    """Run the Zalo API simulator."""
+    import dataclasses
+
+    from zalo_simulator import FaultSpec, SimulatorConfig, load_config, serve
+
+    config = load_config(args.config) if args.config else SimulatorConfig()
+    try:
+        faults = FaultSpec.parse(args.faults)
+    except ValueError as exc:
+        raise ConfigurationError(f"--faults: {exc}") from exc
+    config = dataclasses.replace(config, faults=faults, webhook_url=args.webhook_url or config.webhook_url)
+    port = args.port if args.port is not None else _settings().simulator_port
+    serve(config, host=args.host, port=port)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Write synthetic dossier events as JSON lines."""
+    from hosoctl.synthetic import GeneratorOptions, events
+
+    out = sys.stdout.buffer
+    for e in events(GeneratorOptions(dossiers=args.dossiers, seed=args.seed)):
+        out.write(orjson.dumps(e) + b"\n")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Validate and publish JSON-lines dossier events; invalid lines are reported, valid ones still published."""
+    from hoso.kafka.clients import kafka_python
+    from producers.publisher import Publisher
+    from schemas.codec import decode_event
+    from schemas.topics import catalogue
+
+    settings = _settings()
+    stream = sys.stdin.buffer if args.file == "-" else Path(args.file).open("rb")  # noqa: SIM115
+    valid, bad = [], 0
+    with stream:
+        for lineno, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            event, problems = decode_event(line)
+            if event is None:
+                bad += 1
+                for p in problems:
+                    print(f"line {lineno}: {p}", file=sys.stderr)
+                continue
+            valid.append(event)
+    topic = catalogue(settings.topic_prefix, settings.partitions, settings.app_id).dossier_events.name
+    with Publisher(kafka_python(settings), topic) as publisher:
+        report = publisher.publish_many(valid)
+    print(f"published {report.published} events to {topic}; {bad} invalid lines rejected")
+    return 1 if bad else 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """List or replay dead-lettered notifications."""
+    from consumers import dlq
+    from hoso.kafka.clients import kafka_python
+    from schemas.topics import catalogue
+
+    settings = _settings()
+    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    client = kafka_python(settings)
+    letters = [d for d in dlq.read(client, topics) if not args.oa or d.oa_id == args.oa]
+    if args.action == "list":
+        for d in letters:
+            print(f"{d.offset:8} {d.dead_at} oa={d.oa_id} attempts={d.attempts} tracking={d.tracking_id} {d.reason}")
+        print(f"{len(letters)} dead letters")
+        return 0
+    count = dlq.replay(client, topics, letters)
+    print(f"replayed {count} notifications to {topics.notifications.name}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the whole pipeline live on synthetic traffic."""
+    from hosoctl.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        dossiers=args.dossiers,
+        seed=args.seed,
+        json=args.json,
+        keep_running=args.keep_running,
+        zalo_faults=args.zalo_faults,
+        invalid=args.invalid,
+        timeout_s=args.timeout,
+        magic_ratio=args.magic_ratio,
+        quiet_hours=args.quiet_hours,
+    )
+    return run_demo(_settings(), options)
+
+
+def cmd_chaos(args: argparse.Namespace) -> int:
+    """Crash, restart and fault the live pipeline under load, then reconcile what Zalo received."""
+    from hosoctl.chaos import ChaosOptions, run_chaos
+
+    options = ChaosOptions(
+        duration_s=args.duration,
+        rate=args.rate,
+        kills=args.kills,
+        broker_restarts=args.broker_restarts,
+        seed=args.seed,
+        json=args.json,
+        drain_timeout_s=args.drain_timeout,
+        run_root=Path(args.run_dir) if args.run_dir else None,
+    )
+    return run_chaos(_settings(), options)
+
+
+def cmd_broadcast(args: argparse.Namespace) -> int:
+    """Publish an area alert to every follower of a dossier handled in a province or commune."""
+    import secrets
+
+    from hoso.kafka.clients import kafka_python
+    from producers.broadcast import publish_broadcast
+    from schemas.broadcast import level_of
+    from schemas.common import now_vn
+    from schemas.topics import catalogue
+
+    settings = _settings()
+    try:
+        level = level_of(args.area)
+    except ValueError as exc:
+        raise ConfigurationError(f"--area: {exc}") from exc
+    request = {
+        "broadcast_id": args.id or f"bc-{now_vn():%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
+        "area_level": level.value,
+        "area_code": args.area,
+        "text": args.text,
+        "issued_by": args.issued_by,
+        "issued_at": now_vn().isoformat(),
+    }
+    if args.template_id:
+        request["template_id"] = args.template_id
+    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    receipt = publish_broadcast(kafka_python(settings), topics, request)
+    where = f"{level.value.lower()} {args.area}"
+    print(f"broadcast {receipt.broadcast_id} ({where}) written to {len(receipt.offsets)} partitions")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Benchmark the stages against their baselines, measured in the same run."""
+    import shlex
+
+    from hosoctl.bench.runner import BenchOptions, parse_scenarios, run_bench
+
+    options = BenchOptions(
+        scenarios=parse_scenarios(args.scenario),
+        quick=args.quick,
+        json=args.json,
+        report=Path(args.report),
+        command=shlex.join(["hoso", *sys.argv[1:]]),
+    )
+    return run_bench(_settings(), options)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(prog="hoso", description="Zalo notifications for administrative dossiers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("settings", cmd_settings, "Show settings (environment variables) and their values.")
+    p.add_argument("--markdown", action="store_true", help="print the documentation table")
+    p = add("kafka", cmd_kafka, "Start, stop or inspect the local Kafka broker.")
+    p.add_argument("action", choices=["fetch", "start", "stop", "status", "reset"])
+    p = add("topics", cmd_topics, "Create (idempotently) or list the declared topics.")
+    p.add_argument("action", choices=["create", "list"])
+    add("worker", cmd_worker, "Run a Faust streams worker.")
+    add("webhook", cmd_webhook, "Run the Zalo webhook receiver (chat messages, follows, ZNS receipts).")
+    add("dispatcher", cmd_dispatcher, "Run a Zalo dispatcher.")
+    add("gateway", cmd_gateway, "Run the HTTP ingest gateway (agency API keys, DVCQG payloads).")
+    p = add("simulator", cmd_simulator, "Run the Zalo API simulator.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: HOSO_SIMULATOR_PORT")
+    p.add_argument("--faults", default="", help="e.g. 5xx=0.05,timeout=0.02,rate_limit=0.05,token_ttl=20s")
+    p.add_argument("--webhook-url", default=None, help="where delivery receipts are posted")
+    p.add_argument("--config", default=None, help="JSON file with OAs and limits")
+    p = add("generate", cmd_generate, "Write synthetic dossier events (JSON lines) to stdout.")
+    p.add_argument("--dossiers", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p = add("publish", cmd_publish, "Validate and publish dossier events from a JSON-lines file (- for stdin).")
+    p.add_argument("file", nargs="?", default="-")
+    p = add("dlq", cmd_dlq, "List or replay the dead-letter topic (replays keep tracking ids: no double sends).")
+    p.add_argument("action", choices=["list", "replay"])
+    p.add_argument("--oa", default=None, help="only this Official Account")
+    p = add("demo", cmd_demo, "Run the live pipeline on synthetic dossiers and reconcile what Zalo received.")
+    p.add_argument("--dossiers", type=int, default=50)
+    p.add_argument("--seed", type=int, default=None, help="default: random (printed)")
+    p.add_argument("--json", action="store_true", help="last stdout line is a JSON summary")
+    p.add_argument("--keep-running", action="store_true", help="leave the stack up afterwards")
+    p.add_argument("--zalo-faults", default="", help="fault spec for the simulator")
+    p.add_argument("--invalid", type=int, default=2, help="malformed records to inject (shows the invalid path)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait for delivery")
+    p.add_argument(
+        "--magic-ratio",
+        type=float,
+        default=None,
+        help="share of recipients given the simulator's always-failing numbers (default 0.02 with faults, else 0)",
+    )
+    p.add_argument(
+        "--quiet-hours", action="store_true", help="keep HOSO_QUIET_HOURS (at night messages then wait for morning)"
+    )
+    p = add("chaos", cmd_chaos, "Kill, restart and fault the live pipeline under load; reconcile what Zalo received.")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of steady load")
+    p.add_argument("--rate", type=float, default=20.0, help="dossier events published per second")
+    p.add_argument("--kills", type=int, default=4, help="SIGKILLs, alternating worker and dispatcher")
+    p.add_argument("--broker-restarts", type=int, default=1, help="broker restarts (local broker only)")
+    p.add_argument("--seed", type=int, default=None, help="default: random (printed)")
+    p.add_argument("--json", action="store_true", help="last stdout line is a JSON summary")
+    p.add_argument("--drain-timeout", type=float, default=240.0, help="seconds to wait for delivery after the load")
+    p.add_argument("--run-dir", default=None, help="folder for run folders (logs); default next to HOSO_KAFKA_HOME")
+    p = add("broadcast", cmd_broadcast, "Send an emergency alert to everyone following a dossier in an area.")
+    p.add_argument("--area", required=True, help="province (2 digits) or commune (5 digits) code, QĐ 19/2025")
+    p.add_argument("--text", required=True, help="the alert, at most 2000 characters")
+    p.add_argument("--id", default=None, help="broadcast id (re-using one re-sends to nobody twice); default: new")
+    p.add_argument("--issued-by", default="Ban Chỉ huy phòng chống thiên tai", help="issuing authority")
+    p.add_argument("--template-id", default=None, help="ZNS template (default: the catalogue's ALERT template)")
+    p = add("bench", cmd_bench, "Benchmark each stage against its baseline (same run); Markdown report, JSON lines.")
+    p.add_argument("--scenario", default="all", help="comma-separated: dispatcher,streams,e2e,broadcast,memory")
+    p.add_argument("--quick", action="store_true", help="CI smoke sizes (whole run a few minutes)")
+    p.add_argument("--json", action="store_true", help="one JSON line per figure on stdout (progress on stderr)")
+    p.add_argument("--report", default="bench-results/report.md", help="Markdown report path (chart beside it)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hoso`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        level = Settings.from_env().log_level.upper()
+    except HosoError:
+        level = "INFO"
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("kafka", "aiokafka", "httpx"):  # client chatter at INFO hides what hoso says
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        return int(args.func(args) or 0)
+    except HosoError as exc:
+        print(f"hoso: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,0 @@
-"""Seeded synthetic dossier traffic with realistic Vietnamese data, for demos, tests and benchmarks."""
-
-from producers.synthetic.generator import GeneratorOptions, events, lifecycles
-
-__all__ = ["GeneratorOptions", "events", "lifecycles"]

@@ -1,0 +1,112 @@
+"""Agents of the dossier flow: join dossier events with followers; apply follow / unfollow requests."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import faust
+
+from hoso import metrics
+from schemas import codec
+from schemas.problems import Problem
+from schemas.subscription import Subscription
+from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
+from streams import chat_flow
+from streams import followers as fol
+from streams.agents.timers import engine_for, stage
+from streams.batching import Batch
+from streams.join import invalid_envelope, join, parse
+
+if TYPE_CHECKING:
+    from streams.app import StreamsApp
+
+log = logging.getLogger("hoso.streams")
+
+
+def register(ctx: StreamsApp) -> None:
+    """Attach the dossier agents to ``ctx.app``."""
+    settings, topics = ctx.settings, ctx.topics
+    P = settings.partitions
+    dossier_events = ctx.topic(topics.dossier_events.name, P)
+    subscription_changes = ctx.topic(topics.subscription_changes.name, P)
+    invalid = ctx.topic(topics.dossier_events_invalid.name, topics.dossier_events_invalid.partitions)
+    citizen_commands = ctx.topic(topics.citizen_commands.name, P)
+    ctx.table(FOLLOWERS_TABLE)
+    engine = engine_for(ctx)
+
+    def join_one(batch: Batch, record: faust.EventT, now: datetime) -> list[Problem]:
+        key = record.key
+        event, problems = parse(key, record.value)
+        if event is None:
+            return problems
+        assert key is not None
+        out = join(
+            engine,
+            event,
+            batch.get(DOSSIER_STATE_TABLE, key),
+            batch.get(DOSSIER_HOLD_TABLE, key),
+            batch.get(FOLLOWERS_TABLE, key),
+            now,
+        )
+        metrics.EVENTS.labels(out.verdict or "applied", event.source_system).inc()
+        metrics.AGENCY_LAST_EVENT.labels(event.source_system).set(time.time())
+        if out.followers_changed:  # unchanged followers were indexed when they were added
+            for c in chat_flow.consent_index(
+                event, pseudonym_key=settings.pseudonym_key, oa_id=settings.default_oa_id, now=now
+            ):
+                batch.send(citizen_commands, c.subscriber_id.encode(), codec.dumps(c))
+        stage(ctx, batch, record, key, out, agency=event.source_system)
+        return []
+
+    @ctx.app.agent(dossier_events, name="join_dossier_events")
+    async def join_dossier_events(stream: faust.StreamT) -> None:
+        """Dedupe and apply each dossier event, update followers, emit one notification per follower.
+
+        Consenting recipients are also indexed by citizen (for "stop all") from the same parse.
+
+        Batched (see ``streams.batching``): messages are acknowledged by Kafka before the state that marks
+        their events as handled is written, and that state is written before the events' offsets can be
+        committed; a refused send stops the worker before anything is acked.
+        """
+        async for batch in ctx.pipeline.batches(stream):
+            now = ctx.clock()
+            for record in batch:
+                msg = record.message
+                try:
+                    problems = join_one(batch, record, now)
+                except Exception as exc:  # a bug must not skip a record: park it with the error, keep going
+                    log.exception("unexpected error on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
+                    problems = [Problem("", f"internal error while processing: {type(exc).__name__}: {exc}")]
+                if problems:
+                    metrics.EVENTS.labels("invalid", "unknown").inc()
+                    envelope = invalid_envelope(
+                        record.key,
+                        record.value,
+                        problems,
+                        topic=msg.topic,
+                        partition=msg.partition,
+                        offset=msg.offset,
+                        now=now,
+                    )
+                    batch.send(invalid, record.key, envelope)
+
+    @ctx.app.agent(subscription_changes, name="apply_subscription_changes")
+    async def apply_subscription_changes(stream: faust.StreamT) -> None:
+        """Apply follow / unfollow requests to the followers table (through the pipeline the join writes
+        the same table through, so neither overwrites the other's change)."""
+        async for batch in ctx.pipeline.batches(stream):
+            for record in batch:
+                change, _problems = codec.decode(Subscription, record.value or b"")
+                if change is None or record.key != change.ma_ho_so.encode():
+                    metrics.SUBSCRIPTION_CHANGES.labels("unknown", "invalid").inc()
+                    continue
+                current = fol.decode_all(batch.get(FOLLOWERS_TABLE, record.key))
+                batch.put(record, FOLLOWERS_TABLE, record.key, fol.encode(fol.apply(current, change)))
+                action = "follow" if change.active else "unfollow"
+                metrics.SUBSCRIPTION_CHANGES.labels(change.source.value, action).inc()
+
+    ctx.agents["join_dossier_events"] = join_dossier_events
+    ctx.agents["apply_subscription_changes"] = apply_subscription_changes

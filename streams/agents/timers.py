@@ -1,0 +1,164 @@
+"""Timers and the tick agent that release what dossiers hold: reordered events, low-value messages, surveys,
+messages deferred by quiet hours, and overdue detection.
+
+Faust's RocksDB store can only be written while an event of the table's partition is being processed (a
+timer has no current event), so timers never write tables. A timer scans the table partitions this worker
+owns, and for each dossier with something due it sends a small *tick* record keyed by the dossier code to
+``lifecycle-ticks.v1``. That topic is co-partitioned with the dossier topic, so the tick comes back to the
+agent below on this same worker, which does the release inside stream iteration: table writes land in the
+right changelog partition, and the tick's offset is committed only after its messages were handed to Kafka.
+A tick carries the time it was issued, which is the "now" of the release (tests send ticks from the future).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import faust
+import orjson
+
+from hoso import metrics
+from schemas import codec
+from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
+from streams import followers as fol
+from streams import template_catalogue as cat
+from streams.batching import Batch
+from streams.dossier_state import DossierState, overdue
+from streams.engine import Engine, Outcome
+from streams.hold import Hold
+from streams.join import release
+from streams.notify import NOTIFY
+from streams.rules import FINISHED, Rules
+
+if TYPE_CHECKING:
+    from streams.app import StreamsApp
+
+log = logging.getLogger("hoso.streams.lifecycle")
+
+RELEASE = "release"
+OVERDUE = "overdue"
+
+
+def engine_for(ctx: StreamsApp) -> Engine:
+    """The rules engine of this app, built once (a bad catalogue or rule setting fails here, at start-up)."""
+    if ctx.engine is None:
+        rules = Rules.from_settings(ctx.settings)
+        ctx.engine = Engine(rules=rules, catalogue=cat.load(ctx.settings.template_catalogue or None, NOTIFY))
+    return ctx.engine
+
+
+def tick_record(kind: str, at: datetime) -> bytes:
+    """The value of a tick."""
+    return orjson.dumps({"kind": kind, "at": at.isoformat()})
+
+
+def stage(
+    ctx: StreamsApp, batch: Batch, event: faust.EventT, key: bytes, out: Outcome, agency: str = "unknown"
+) -> None:
+    """Stage an outcome in the batch: its messages, then its table writes (applied after the acks)."""
+    if out.state is not None and out.state_changed:
+        batch.put(event, DOSSIER_STATE_TABLE, key, out.state.to_bytes())
+    if out.followers_changed:
+        batch.put(event, FOLLOWERS_TABLE, key, fol.encode(out.followers))
+    if out.hold.is_empty():
+        if batch.get(DOSSIER_HOLD_TABLE, key) is not None:
+            batch.put(event, DOSSIER_HOLD_TABLE, key, None)
+    else:
+        batch.put(event, DOSSIER_HOLD_TABLE, key, out.hold.to_bytes())
+    agency = out.state.source_system if out.state is not None else agency
+    for flag in out.flags:
+        metrics.COMPLIANCE_FLAGS.labels(flag.value, agency).inc()
+        log.warning("compliance flag %s from agency %s", flag.value, agency)
+    for reason in out.suppressed:
+        metrics.NOTIFICATIONS_SUPPRESSED.labels(reason).inc()
+    for kind in out.released:
+        metrics.HELD_MESSAGES.labels(kind).inc()
+    notifications = ctx.topic(ctx.topics.notifications.name, ctx.topics.notifications.partitions)
+    for n in out.notifications:
+        batch.send(notifications, n.key.encode(), codec.dumps(n))
+        metrics.NOTIFICATIONS_EMITTED.labels(n.trang_thai or "none", n.kind.value).inc()
+
+
+def register(ctx: StreamsApp) -> None:
+    """Attach the tick agent and the two timers to ``ctx.app``."""
+    settings = ctx.settings
+    engine = engine_for(ctx)
+    ticks = ctx.topic(ctx.topics.lifecycle_ticks.name, ctx.topics.lifecycle_ticks.partitions)
+    state_table = ctx.table(DOSSIER_STATE_TABLE)
+    hold_table = ctx.table(DOSSIER_HOLD_TABLE)
+    in_flight: dict[bytes, datetime] = {}
+
+    @ctx.app.agent(ticks, name="apply_lifecycle_ticks")
+    async def apply_lifecycle_ticks(stream: faust.StreamT) -> None:
+        """Release what a dossier holds, or raise its OVERDUE state, when a timer says it is due."""
+        async for batch in ctx.pipeline.batches(stream):
+            for record in batch:
+                key = record.key
+                try:
+                    tick = orjson.loads(record.value or b"{}")
+                    at = datetime.fromisoformat(tick["at"])
+                    kind = tick["kind"]
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                    log.warning("ignoring a malformed tick at offset %s", record.message.offset)
+                    continue
+                if key is None:
+                    continue
+                in_flight.pop(key, None)
+                if kind == OVERDUE:
+                    state = DossierState.from_bytes(batch.get(DOSSIER_STATE_TABLE, key))
+                    raised = overdue(state, at, FINISHED) if state is not None else None
+                    if raised is not None:
+                        batch.put(record, DOSSIER_STATE_TABLE, key, raised.to_bytes())
+                        metrics.OVERDUE_DOSSIERS.labels(raised.source_system).inc()
+                    continue
+                out = release(
+                    engine,
+                    batch.get(DOSSIER_STATE_TABLE, key),
+                    batch.get(DOSSIER_HOLD_TABLE, key),
+                    batch.get(FOLLOWERS_TABLE, key),
+                    at,
+                )
+                stage(ctx, batch, record, key, out)
+
+    async def send_tick(key: bytes, kind: str, now: datetime) -> None:
+        # A tick already on its way for this key is enough; resend only if it seems lost.
+        last = in_flight.get(key)
+        if last is not None and (now - last).total_seconds() < 30:
+            return
+        in_flight[key] = now
+        await ticks.send(key=key, value=tick_record(kind, now), force=True)
+
+    @ctx.app.timer(interval=settings.lifecycle_tick_s, name="release_due_holds")
+    async def release_due_holds() -> None:
+        """Scan this worker's held dossiers; tick those with something due."""
+        now = ctx.clock()
+        due = [key for key, raw in list(hold_table.items()) if _due(raw, now)]
+        for key in due:
+            await send_tick(key, RELEASE, now)
+
+    @ctx.app.timer(interval=settings.overdue_scan_s, name="detect_overdue")
+    async def detect_overdue() -> None:
+        """Scan this worker's dossiers for a missed appointment date with processing unfinished."""
+        now = ctx.clock()
+        late = []
+        for key, raw in list(state_table.items()):
+            state = DossierState.from_bytes(raw)
+            if state is not None and overdue(state, now, FINISHED) is not None:
+                late.append(key)
+        for key in late:
+            await ticks.send(key=key, value=tick_record(OVERDUE, now), force=True)
+        if late:
+            log.info("overdue scan: %d dossiers newly past their appointment date", len(late))
+
+    ctx.agents["apply_lifecycle_ticks"] = apply_lifecycle_ticks
+    ctx.agents["release_due_holds"] = release_due_holds
+    ctx.agents["detect_overdue"] = detect_overdue
+
+
+def _due(raw: bytes | None, now: datetime) -> bool:
+    if not raw:
+        return False
+    when = Hold.from_bytes(raw).next_due()
+    return when is not None and when <= now
