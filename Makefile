@@ -33,9 +33,10 @@ demo: kafka-jars   ## the live pipeline on synthetic dossiers
 test: kafka-jars lint   ## unit, integration (real broker) and end-to-end tests
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install   ## style, and the import-layer contract in pyproject.toml (docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

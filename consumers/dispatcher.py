@@ -42,7 +42,6 @@ from hoso.settings import Settings
 from schemas.codec import decode
 from schemas.common import iso_vn, now_vn
 from schemas.notification import Notification, Priority
-from schemas.topics import catalogue
 
 log = logging.getLogger("hoso.dispatcher")
 
@@ -94,7 +93,7 @@ class Dispatcher:
         self, settings: Settings, *, client: ZaloClient | None = None, registry: OARegistry | None = None
     ) -> None:
         self.settings = settings
-        self.topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+        self.topics = settings.topics
         self.registry = registry or load_registry(
             Path(settings.oa_config) if settings.oa_config else None, settings.default_oa_id
         )
@@ -455,7 +454,7 @@ def run_dispatcher(settings: Settings) -> None:
     """Run one dispatcher until SIGTERM/SIGINT."""
     metrics.serve(settings.metrics_port)
     if settings.metrics_port:
-        topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+        topics = settings.topics
         start_lag_exporter(settings, settings.dispatcher_group, [topics.notifications.name])
 
     async def main() -> None:

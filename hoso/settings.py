@@ -11,10 +11,12 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from hoso.errors import ConfigurationError
+from schemas.topics import Topics, catalogue
 
 _CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hoso"
 
@@ -210,6 +212,11 @@ class Settings:
     def bootstrap(self) -> str:
         """Where every Kafka client connects."""
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @cached_property
+    def topics(self) -> Topics:
+        """Every topic of this deployment (names under ``topic_prefix``), built once per settings object."""
+        return catalogue(self.topic_prefix, self.partitions, self.app_id)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -33,8 +33,8 @@ import orjson
 from hoso.errors import ConfigurationError, HosoError, PublishError
 from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
-from hosoctl.demo import Stack, _count_topic, _malformed, _tracking_counts, expected_notifications
-from hosoctl.processes import free_port
+from hosoctl.reconcile import count_topic, expected_notifications, malformed_records, tracking_counts
+from hosoctl.stack import Stack
 from schemas.common import now_vn
 
 Say = Callable[[str], None]
@@ -120,7 +120,7 @@ class SteadyLoad(threading.Thread):
             # Generous delivery timeout: a record must survive a broker restart in the producer's buffer.
             with Publisher(kafka_python(self.settings), self.topic, delivery_timeout_ms=180_000) as pub:
                 producer = pub._producer  # the durable producer; sends are tracked by callbacks, not awaited
-                bad = _malformed(10**9, "chaos-malformed")
+                bad = malformed_records(10**9, "chaos-malformed")
                 started = time.monotonic()
                 for i, event in enumerate(self.events):
                     delay = started + i / self.rate - time.monotonic()
@@ -217,18 +217,9 @@ class Chaos:
         self.run_dir = (options.run_root or settings.kafka_home.parent / "chaos") / self.run_id
         self.broker: Any = None
         if settings.local_broker:
-            from hosoctl.local_kafka import BrokerConfig, LocalBroker
+            from hosoctl.local_kafka import LocalBroker
 
-            self.broker = LocalBroker(
-                BrokerConfig(
-                    home=self.run_dir / "kafka",
-                    version=settings.kafka_version,
-                    port=free_port(),
-                    controller_port=free_port(),
-                    heap_mb=settings.kafka_heap_mb,
-                    jars_dir=settings.kafka_home / f"lib-{settings.kafka_version}",
-                )
-            )
+            self.broker = LocalBroker.from_settings(settings, home=self.run_dir / "kafka")
             settings = settings.replace(kafka_bootstrap=self.broker.config.bootstrap)
         self.settings = settings.replace(
             topic_prefix=f"{settings.topic_prefix}-chaos-{self.run_id}",
@@ -350,7 +341,7 @@ class Chaos:
             "broker_restarts": self.broker_restarts,
             "invalid_injected": load.malformed_acked,
             "invalid_rejected": len(invalid),
-            "dead_lettered": _count_topic(self.settings, self.stack.topics.delivery_failures.name),
+            "dead_lettered": count_topic(self.settings, self.stack.topics.delivery_failures.name),
             "zalo_faults_injected": stats.get("faults_injected", {}),
             "elapsed_s": round(time.monotonic() - started, 2),
             "run_dir": str(self.run_dir),
@@ -382,12 +373,12 @@ class Chaos:
         shown = 0.0
         while True:
             self._supervise()
-            counts = _tracking_counts(http)
+            counts = tracking_counts(http)
             got = len(expected & counts.keys())
             now = time.monotonic()
             if got >= len(expected):
                 time.sleep(2.0)  # stragglers: a duplicate still in flight should be counted
-                return _tracking_counts(http)
+                return tracking_counts(http)
             if now > deadline:
                 self.say(f"drain timed out with {got}/{len(expected)} delivered")
                 return counts

@@ -18,20 +18,6 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _broker(settings: Settings):  # noqa: ANN202 - imported lazily to keep start-up light
-    from hosoctl.local_kafka import BrokerConfig, LocalBroker
-
-    return LocalBroker(
-        BrokerConfig(
-            home=settings.kafka_home,
-            version=settings.kafka_version,
-            port=settings.kafka_port,
-            controller_port=settings.kafka_controller_port,
-            heap_mb=settings.kafka_heap_mb,
-        )
-    )
-
-
 def cmd_settings(args: argparse.Namespace) -> int:
     """Print every setting with its variable, default and meaning."""
     rows = describe()
@@ -53,7 +39,9 @@ def cmd_kafka(args: argparse.Namespace) -> int:
     if not settings.local_broker and args.action != "status":
         print(f"KAFKA_BOOTSTRAP is set ({settings.kafka_bootstrap}); hoso does not manage that cluster.")
         return 0 if args.action == "fetch" else 2
-    broker = _broker(settings)
+    from hosoctl.local_kafka import LocalBroker
+
+    broker = LocalBroker.from_settings(settings)
     if args.action == "fetch":
         print(f"kafka jars in {broker.ensure_jars()}")
     elif args.action == "start":
@@ -75,10 +63,9 @@ def cmd_topics(args: argparse.Namespace) -> int:
     """Create or list the declared topics."""
     from hoso.kafka.admin import create_topics
     from hoso.kafka.clients import kafka_python
-    from schemas.topics import catalogue
 
     settings = _settings()
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     if args.action == "list":
         for t in topics.all():
             pii = " [personal data]" if t.personal_data else ""
@@ -153,7 +140,6 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from hoso.kafka.clients import kafka_python
     from producers.publisher import Publisher
     from schemas.codec import decode_event
-    from schemas.topics import catalogue
 
     settings = _settings()
     stream = sys.stdin.buffer if args.file == "-" else Path(args.file).open("rb")  # noqa: SIM115
@@ -169,7 +155,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
                     print(f"line {lineno}: {p}", file=sys.stderr)
                 continue
             valid.append(event)
-    topic = catalogue(settings.topic_prefix, settings.partitions, settings.app_id).dossier_events.name
+    topic = settings.topics.dossier_events.name
     with Publisher(kafka_python(settings), topic) as publisher:
         report = publisher.publish_many(valid)
     print(f"published {report.published} events to {topic}; {bad} invalid lines rejected")
@@ -180,10 +166,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     """List or replay dead-lettered notifications."""
     from consumers import dlq
     from hoso.kafka.clients import kafka_python
-    from schemas.topics import catalogue
 
     settings = _settings()
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     client = kafka_python(settings)
     letters = [d for d in dlq.read(client, topics) if not args.oa or d.oa_id == args.oa]
     if args.action == "list":
@@ -239,7 +224,6 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
     from producers.broadcast import publish_broadcast
     from schemas.broadcast import level_of
     from schemas.common import now_vn
-    from schemas.topics import catalogue
 
     settings = _settings()
     try:
@@ -256,7 +240,7 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
     }
     if args.template_id:
         request["template_id"] = args.template_id
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     receipt = publish_broadcast(kafka_python(settings), topics, request)
     where = f"{level.value.lower()} {args.area}"
     print(f"broadcast {receipt.broadcast_id} ({where}) written to {len(receipt.offsets)} partitions")

@@ -43,6 +43,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaConfigurationError, KafkaError
 
 from hoso.errors import BrokerError
+from hoso.settings import Settings
 
 __all__ = ["BrokerConfig", "BrokerError", "BrokerStatus", "LocalBroker", "render_server_properties"]
 
@@ -120,6 +121,37 @@ class LocalBroker:
     All methods are safe to call repeatedly; start/stop/wipe serialise on a lock file in ``home`` so
     two processes (e.g. the CLI and a test session) cannot launch two JVMs on the same folder.
     """
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, home: Path | None = None, min_heap_mb: int = 0) -> LocalBroker:
+        """The broker ``settings`` describe, or with ``home`` a private one (own data, shared jars, free ports).
+
+        The private form is what demo-like tools that kill and restart the broker use, so they never touch
+        the developer's own broker.
+        """
+        from hosoctl.processes import free_port
+
+        heap = max(min_heap_mb, settings.kafka_heap_mb)
+        if home is None:
+            return cls(
+                BrokerConfig(
+                    home=settings.kafka_home,
+                    version=settings.kafka_version,
+                    port=settings.kafka_port,
+                    controller_port=settings.kafka_controller_port,
+                    heap_mb=heap,
+                )
+            )
+        return cls(
+            BrokerConfig(
+                home=home,
+                version=settings.kafka_version,
+                port=free_port(),
+                controller_port=free_port(),
+                heap_mb=heap,
+                jars_dir=settings.kafka_home / f"lib-{settings.kafka_version}",
+            )
+        )
 
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config

@@ -8,10 +8,6 @@ co-partitioned with the dossier and subscription topics, so every lookup is loca
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 import faust
 
@@ -19,59 +15,8 @@ from hoso import metrics
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
-from schemas.common import now_vn
-from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, Topics, catalogue
-from streams.batching import Pipeline
-
-TABLE_ROCKSDB_OPTIONS: dict[str, int] = {
-    "write_buffer_size": 4 * 1024 * 1024,
-    "max_write_buffer_number": 2,
-    "block_cache_size": 8 * 1024 * 1024,
-    "block_cache_compressed_size": 8 * 1024 * 1024,
-}
-"""RocksDB sizing per table partition. Faust's defaults (64 MiB write buffers ×3 and a 2 GiB block cache for
-every partition of every table) let a worker's RSS grow past 1 GB with a million followers
-(docs/performance.md); reads are served mostly from the OS page cache anyway."""
-
-
-@dataclass
-class StreamsApp:
-    """The Faust app and the handles agents, tests and the CLI need."""
-
-    app: faust.App
-    settings: Settings
-    topics: Topics
-    agents: dict[str, Any] = field(default_factory=dict)
-    tables: dict[str, Any] = field(default_factory=dict)
-    channels: dict[str, faust.TopicT] = field(default_factory=dict)
-    clock: Callable[[], datetime] = now_vn
-    """Where agents and timers read the time (tests replace it instead of sleeping)."""
-    engine: Any = None
-    """The lifecycle rules engine (``streams.engine.Engine``), built once from settings and the catalogue."""
-    pipeline: Any = None
-    """The batches in flight of every table-writing agent (``streams.batching.Pipeline``), shared so that
-    their writes are applied in the order they were computed."""
-
-    def topic(self, name: str, partitions: int) -> faust.TopicT:
-        """A raw-bytes topic handle (our codecs are orjson + pydantic, not Faust's), created once per name."""
-        if name not in self.channels:
-            self.channels[name] = self.app.topic(
-                name, partitions=partitions, key_serializer="raw", value_serializer="raw"
-            )
-        return self.channels[name]
-
-    def table(self, name: str) -> faust.Table:
-        """A bytes-to-bytes table co-partitioned with the dossier topic, created once per name."""
-        if name not in self.tables:
-            self.tables[name] = self.app.Table(
-                name,
-                default=None,
-                partitions=self.settings.partitions,
-                key_type=bytes,  # bytes means Faust's "raw" serializer: stored bytes = changelog bytes,
-                value_type=bytes,  # which streams.batching relies on when it writes both itself
-                options=dict(TABLE_ROCKSDB_OPTIONS),  # Faust's store pops keys from it: one copy per table
-            )
-        return self.tables[name]
+from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
+from streams.context import StreamsApp
 
 
 def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
@@ -109,10 +54,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
         key_serializer="raw",
         value_serializer="raw",
     )
-    ctx = StreamsApp(
-        app=app, settings=settings, topics=catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
-    )
-    ctx.pipeline = Pipeline(app, ctx.tables)
+    ctx = StreamsApp(app=app, settings=settings, topics=settings.topics)
     ctx.table(DOSSIER_STATE_TABLE)
     ctx.table(FOLLOWERS_TABLE)
     dossier_agents.register(ctx)

@@ -22,7 +22,7 @@ from hoso.errors import HosoError
 from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
 from hosoctl.processes import Process, free_port, wait_for_port
-from schemas.topics import Topics, catalogue
+from schemas.topics import Topics
 
 BENCH_OA_RATE = 1_000_000.0
 """The bench OA's dispatcher rate limit: high enough that it never throttles (the simulator is the limit)."""
@@ -48,18 +48,9 @@ class BenchEnv:
     def __enter__(self) -> BenchEnv:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.base.local_broker:
-            from hosoctl.local_kafka import BrokerConfig, LocalBroker
+            from hosoctl.local_kafka import LocalBroker
 
-            self._broker = LocalBroker(
-                BrokerConfig(
-                    home=self.run_dir / "kafka",
-                    version=self.base.kafka_version,
-                    port=free_port(),
-                    controller_port=free_port(),
-                    heap_mb=max(512, self.base.kafka_heap_mb),
-                    jars_dir=self.base.kafka_home / f"lib-{self.base.kafka_version}",
-                )
-            )
+            self._broker = LocalBroker.from_settings(self.base, home=self.run_dir / "kafka", min_heap_mb=512)
             self.say(f"starting a local Kafka {self.base.kafka_version} for the bench…")
             self._broker.start()
             self._bootstrap = self._broker.config.bootstrap
@@ -101,7 +92,7 @@ class BenchEnv:
                 "HOSO_OA_CONFIG": str(self._oa_file()),
             }
         ).replace(**overrides)
-        create_topics(kafka_python(s), catalogue(s.topic_prefix, s.partitions, s.app_id), s.replication_factor)
+        create_topics(kafka_python(s), s.topics, s.replication_factor)
         self._settings_list.append(s)
         return s
 
@@ -231,4 +222,4 @@ def run_loop(settings: Settings, args: list[str], timeout: float = 600.0) -> dic
 
 def topics_of(settings: Settings) -> Topics:
     """The topic catalogue of ``settings``."""
-    return catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    return settings.topics

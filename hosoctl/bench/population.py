@@ -19,7 +19,6 @@ from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
 from hosoctl.bench.env import BenchEnv
 from hosoctl.processes import Process
-from schemas.topics import catalogue
 
 PER_EVENT = 10
 """Recipients per agency event (the schema's maximum)."""
@@ -39,7 +38,7 @@ def fill_followers(env: BenchEnv, settings: Settings, groups: dict[str, int], fi
     from schemas.common import normalize_phone, now_vn
     from streams.followers import subscriber_id
 
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     plan = [(province, n // PER_DOSSIER) for province, n in groups.items()]
     now = now_vn().isoformat()
 
@@ -78,7 +77,7 @@ def wait_consumed(settings: Settings, worker: Process, timeout: float) -> float:
     """Wait until the worker's group has committed every dossier event and follow request; seconds waited."""
     from kafka import KafkaConsumer, TopicPartition
 
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     # A client with the worker's group id only reads the group's committed offsets; it never joins the group.
     consumer = KafkaConsumer(**kafka_python(settings), group_id=settings.app_id, enable_auto_commit=False)
     started = time.monotonic()

@@ -28,7 +28,6 @@ from producers.gateway.publishing import EventSink, KafkaEventSink
 from producers.gateway.routes import BroadcastSink, Context, Limits
 from producers.publisher import Publisher
 from schemas.common import now_vn
-from schemas.topics import catalogue
 
 SHUTDOWN_TIMEOUT_S = 10.0
 KEEPALIVE_TIMEOUT_S = 15.0
@@ -81,7 +80,7 @@ async def start_gateway(
     keyring = keyring or KeyRing.from_file(keys_path(settings))
     closers: list[Callable[[], None]] = []
     if events is None:
-        topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+        topics = settings.topics
         publisher = Publisher(kafka_python(settings), topics.dossier_events.name, client_id="hoso-gateway")
         events = KafkaEventSink(publisher)
         closers.append(events.close)

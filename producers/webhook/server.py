@@ -28,7 +28,6 @@ from producers.webhook.recent import RecentIds
 from producers.webhook.signature import SignatureConfig, verify
 from schemas.codec import dumps
 from schemas.common import now_vn
-from schemas.topics import catalogue
 
 log = logging.getLogger("hoso.webhook")
 
@@ -46,7 +45,7 @@ class WebhookReceiver:
 
     def __init__(self, settings: Settings, *, recent_capacity: int = 10_000) -> None:
         self.settings = settings
-        self.topic = catalogue(settings.topic_prefix, settings.partitions, settings.app_id).zalo_events.name
+        self.topic = settings.topics.zalo_events.name
         self.signatures = SignatureConfig.from_settings(settings)
         self.recent = RecentIds(recent_capacity)
         self._producer: AIOKafkaProducer | None = None

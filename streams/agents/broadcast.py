@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import faust
 
@@ -25,11 +25,8 @@ from schemas import codec
 from schemas.broadcast import Broadcast
 from schemas.notification import Kind
 from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
-from streams.agents.timers import engine_for
+from streams.context import StreamsApp, engine_for
 from streams.fanout import alert_records, partition_of, recipients
-
-if TYPE_CHECKING:
-    from streams.app import StreamsApp
 
 log = logging.getLogger("hoso.streams.broadcast")
 

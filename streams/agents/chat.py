@@ -10,7 +10,7 @@ Logs name event kinds and outcomes only: never a phone number, Zalo user id or m
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import faust
 import orjson
@@ -31,10 +31,8 @@ from schemas.zalo_event import ZaloEvent, ZaloServer
 from streams import chat_flow as flow
 from streams import followers as fol
 from streams.batching import Batch
+from streams.context import StreamsApp
 from streams.dossier_state import DossierState
-
-if TYPE_CHECKING:
-    from streams.app import StreamsApp
 
 log = logging.getLogger("hoso.streams.chat")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import faust
 
@@ -16,12 +15,9 @@ from schemas.subscription import Subscription
 from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
 from streams import chat_flow
 from streams import followers as fol
-from streams.agents.timers import engine_for, stage
 from streams.batching import Batch
+from streams.context import StreamsApp, engine_for, stage
 from streams.join import invalid_envelope, join, parse
-
-if TYPE_CHECKING:
-    from streams.app import StreamsApp
 
 log = logging.getLogger("hoso.streams")
 

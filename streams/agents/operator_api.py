@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from faust.web import Request, Response, View
 
 from schemas.topics import DOSSIER_STATE_TABLE
+from streams.context import StreamsApp
 from streams.dossier_state import DossierState
-
-if TYPE_CHECKING:
-    from streams.app import StreamsApp
 
 PATH = "/v1/dossiers/{ma_ho_so}"
 

@@ -14,26 +14,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import faust
 import orjson
 
 from hoso import metrics
-from schemas import codec
 from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
-from streams import followers as fol
-from streams import template_catalogue as cat
-from streams.batching import Batch
+from streams.context import StreamsApp, engine_for, stage
 from streams.dossier_state import DossierState, overdue
-from streams.engine import Engine, Outcome
 from streams.hold import Hold
 from streams.join import release
-from streams.notify import NOTIFY
-from streams.rules import FINISHED, Rules
-
-if TYPE_CHECKING:
-    from streams.app import StreamsApp
+from streams.rules import FINISHED
 
 log = logging.getLogger("hoso.streams.lifecycle")
 
@@ -41,44 +32,9 @@ RELEASE = "release"
 OVERDUE = "overdue"
 
 
-def engine_for(ctx: StreamsApp) -> Engine:
-    """The rules engine of this app, built once (a bad catalogue or rule setting fails here, at start-up)."""
-    if ctx.engine is None:
-        rules = Rules.from_settings(ctx.settings)
-        ctx.engine = Engine(rules=rules, catalogue=cat.load(ctx.settings.template_catalogue or None, NOTIFY))
-    return ctx.engine
-
-
 def tick_record(kind: str, at: datetime) -> bytes:
     """The value of a tick."""
     return orjson.dumps({"kind": kind, "at": at.isoformat()})
-
-
-def stage(
-    ctx: StreamsApp, batch: Batch, event: faust.EventT, key: bytes, out: Outcome, agency: str = "unknown"
-) -> None:
-    """Stage an outcome in the batch: its messages, then its table writes (applied after the acks)."""
-    if out.state is not None and out.state_changed:
-        batch.put(event, DOSSIER_STATE_TABLE, key, out.state.to_bytes())
-    if out.followers_changed:
-        batch.put(event, FOLLOWERS_TABLE, key, fol.encode(out.followers))
-    if out.hold.is_empty():
-        if batch.get(DOSSIER_HOLD_TABLE, key) is not None:
-            batch.put(event, DOSSIER_HOLD_TABLE, key, None)
-    else:
-        batch.put(event, DOSSIER_HOLD_TABLE, key, out.hold.to_bytes())
-    agency = out.state.source_system if out.state is not None else agency
-    for flag in out.flags:
-        metrics.COMPLIANCE_FLAGS.labels(flag.value, agency).inc()
-        log.warning("compliance flag %s from agency %s", flag.value, agency)
-    for reason in out.suppressed:
-        metrics.NOTIFICATIONS_SUPPRESSED.labels(reason).inc()
-    for kind in out.released:
-        metrics.HELD_MESSAGES.labels(kind).inc()
-    notifications = ctx.topic(ctx.topics.notifications.name, ctx.topics.notifications.partitions)
-    for n in out.notifications:
-        batch.send(notifications, n.key.encode(), codec.dumps(n))
-        metrics.NOTIFICATIONS_EMITTED.labels(n.trang_thai or "none", n.kind.value).inc()
 
 
 def register(ctx: StreamsApp) -> None:

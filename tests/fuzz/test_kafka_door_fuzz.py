@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from hoso.kafka.clients import kafka_python
-from hosoctl.demo import Stack, expected_notifications
+from hosoctl.reconcile import expected_notifications
+from hosoctl.stack import Stack
 from hosoctl.synthetic import GeneratorOptions, events
 from producers.publisher import Publisher
 from schemas.common import now_vn

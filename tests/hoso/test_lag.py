@@ -13,7 +13,6 @@ from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from hoso.kafka.lag import LagExporter, LagReader, lag_rows, start_lag_exporter
 from hosoctl.processes import free_port
-from schemas.topics import catalogue
 
 TP = TopicPartition("t", 0)
 
@@ -51,7 +50,7 @@ def test_exporter_interval_must_be_positive():
 
 @pytest.mark.broker
 def test_exporter_reports_per_partition_lag_of_listed_and_committed_topics(settings):
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     client = kafka_python(settings)
     create_topics(client, topics)
     events, notifications = topics.dossier_events.name, topics.notifications.name
@@ -83,7 +82,7 @@ def test_exporter_reports_per_partition_lag_of_listed_and_committed_topics(setti
 
 @pytest.mark.broker
 def test_background_exporter_follows_new_commits(settings):
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     client = kafka_python(settings)
     create_topics(client, topics)
     topic = topics.subscription_changes.name

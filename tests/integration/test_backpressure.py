@@ -21,7 +21,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from hoso.kafka.clients import kafka_python
 from hosoctl.chaos import SteadyLoad
-from hosoctl.demo import Stack, expected_notifications
+from hosoctl.reconcile import expected_notifications
+from hosoctl.stack import Stack
 from hosoctl.synthetic import GeneratorOptions, events
 from schemas.common import now_vn
 

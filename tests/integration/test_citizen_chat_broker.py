@@ -23,7 +23,7 @@ from hoso.kafka.clients import kafka_python
 from hosoctl.processes import Process, free_port
 from producers.publisher import Publisher
 from producers.webhook import WebhookReceiver
-from schemas.topics import ZBS_DELIVERY_TABLE, catalogue, changelog_name
+from schemas.topics import ZBS_DELIVERY_TABLE, changelog_name
 from tests.factories import DOSSIER, event
 from zalo_simulator import SimulatorConfig, receipt_signature, start
 
@@ -62,7 +62,7 @@ async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> 
 
 def read(settings, topic: str) -> list:
     """Every record now in one of the catalogue's topics (by field name)."""
-    name = getattr(catalogue(settings.topic_prefix, settings.partitions, settings.app_id), topic).name
+    name = getattr(settings.topics, topic).name
     consumer = KafkaConsumer(
         name, **kafka_python(settings), auto_offset_reset="earliest", consumer_timeout_ms=3000, group_id=None
     )
@@ -83,7 +83,7 @@ def changelog_keys(settings, topic: str) -> set[bytes]:
 
 
 async def test_a_citizen_follows_looks_up_and_stops_by_chat(settings, tmp_path: Path):
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     create_topics(kafka_python(settings), topics)
     receiver = WebhookReceiver(settings)
     url = await receiver.start(host="127.0.0.1", port=0)

@@ -27,7 +27,6 @@ from hoso.kafka.clients import kafka_python
 from schemas import dumps
 from schemas.common import now_vn
 from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
-from schemas.topics import catalogue
 from tests.integration.dispatching import run_until
 from zalo_simulator import OAConfig, SimulatorConfig, start
 
@@ -83,7 +82,7 @@ def note(i: int, phone: str, *, oa: str = OAS[0], subscriber: str | None = None,
 
 
 def publish(settings, notes: list[Notification]) -> dict[int, int]:
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     create_topics(kafka_python(settings), topics)
     producer = KafkaProducer(**kafka_python(settings))
     ends: dict[int, int] = {}

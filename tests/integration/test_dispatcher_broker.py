@@ -13,7 +13,6 @@ from hoso.kafka.clients import kafka_python
 from schemas import dumps
 from schemas.common import now_vn
 from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
-from schemas.topics import catalogue
 from tests.integration.dispatching import run_until
 from zalo_simulator import SimulatorConfig, start
 
@@ -49,7 +48,7 @@ async def committed(settings, topic: str, partitions: int) -> dict[int, int]:
 
 
 async def test_every_notification_is_sent_once_in_order_per_recipient_and_offsets_committed(settings):
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     create_topics(kafka_python(settings), topics)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap)
     records = [notification(i, f"8491{i % 7:07d}", f"p:sub{i % 7}") for i in range(60)]

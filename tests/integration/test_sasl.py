@@ -24,10 +24,11 @@ from kafka.errors import KafkaError
 
 from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
-from hosoctl.demo import Stack, expected_notifications
 from hosoctl.local_kafka import BrokerConfig, LocalBroker
 from hosoctl.logscan import scan_paths
 from hosoctl.processes import free_port
+from hosoctl.reconcile import expected_notifications
+from hosoctl.stack import Stack
 from hosoctl.synthetic import GeneratorOptions, events
 from producers.publisher import Publisher
 from schemas.common import now_vn

@@ -19,7 +19,6 @@ from producers.gateway import start_gateway
 from schemas.common import normalize_phone, pseudonym
 from schemas.dossier_event import Status
 from schemas.notification import tracking_id_for
-from schemas.topics import catalogue
 from tests.factories import event
 from zalo_simulator import SimulatorConfig, start
 
@@ -49,7 +48,7 @@ def read_topic(settings, topic: str) -> list:
 
 @pytest.fixture
 def topics(settings):
-    t = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    t = settings.topics
     create_topics(kafka_python(settings), t)
     return t
 

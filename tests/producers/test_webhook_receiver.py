@@ -13,7 +13,6 @@ from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from producers.webhook import WebhookReceiver, sign
 from schemas.common import pseudonym
-from schemas.topics import catalogue
 
 pytestmark = pytest.mark.broker
 
@@ -46,7 +45,7 @@ def records(settings, topic: str) -> list:
 
 
 async def test_only_signed_calls_are_published_and_each_once_before_the_answer(settings):
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     create_topics(kafka_python(settings), topics)
     receiver = WebhookReceiver(settings)
     url = await receiver.start(host="127.0.0.1", port=0)

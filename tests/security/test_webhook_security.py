@@ -19,7 +19,6 @@ from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from producers.webhook import WebhookReceiver, sign
 from producers.webhook.server import MAX_BODY_BYTES
-from schemas.topics import catalogue
 
 pytestmark = pytest.mark.broker
 
@@ -55,7 +54,7 @@ def stored(settings, topic: str) -> int:
 
 @pytest.fixture
 async def receiver(settings):
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     create_topics(kafka_python(settings), topics)
     r = WebhookReceiver(settings)
     url = await r.start(host="127.0.0.1", port=0)

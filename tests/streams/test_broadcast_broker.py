@@ -20,7 +20,6 @@ from hosoctl.processes import Process
 from producers.broadcast import publish_broadcast
 from schemas.common import now_vn
 from schemas.notification import tracking_id_for
-from schemas.topics import catalogue
 from streams.followers import subscriber_id
 from tests.factories import event
 from zalo_simulator import SimulatorConfig, start
@@ -61,7 +60,7 @@ async def wait_for(predicate, timeout: float, worker: Process) -> None:
 
 
 async def test_an_alert_to_one_province_reaches_all_its_subscribers_and_no_one_elsewhere(settings, tmp_path):
-    topics = catalogue(settings.topic_prefix, settings.partitions, settings.app_id)
+    topics = settings.topics
     create_topics(kafka_python(settings), topics)
     env = {**settings.to_env(), "HOSO_QUIET_HOURS": "", "HOSO_LIFECYCLE_TICK_S": "0.5"}
     worker = Process("worker", ["worker"], env, tmp_path / "worker.log").start()

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from hoso.settings import Settings
-from hosoctl.demo import expected_notifications
+from hosoctl.reconcile import expected_notifications
 from hosoctl.synthetic import GeneratorOptions, events
 from schemas import decode_event
 from streams import template_catalogue as catalogue
