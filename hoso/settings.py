@@ -1,33 +1,55 @@
-"""Every setting hoso reads, in one typed object: the only module that looks at the environment.
+"""Every setting hoso reads, in one typed, validated object: the only module that looks at the environment.
 
 Each field names its environment variable and carries a one-line description, so that
 ``hoso settings`` (and the README's configuration table) are generated from this file and cannot drift.
 Defaults are the embedded demo values: a local broker on loopback and the Zalo simulator.
+Secrets are ``SecretStr``: they print as ``**********`` in logs, reprs and ``hoso settings``; code that needs
+the value asks for it (``.get_secret_value()``), and ``to_env`` hands it on to child processes.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from functools import cached_property
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hoso.errors import ConfigurationError
 from schemas.topics import Topics, catalogue
 
+if TYPE_CHECKING:
+    from hoso.accounts import OARegistry
+
 _CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hoso"
+
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("hoso_settings_environ", default=None)
+"""The mapping ``Settings.from_env`` reads (None: the process environment)."""
 
 
 def _setting(env: str, default: Any, doc: str) -> Any:
-    return field(default=default, metadata={"env": env, "doc": doc})
+    return Field(default=default, validation_alias=env, description=doc)
 
 
-@dataclass(frozen=True)
-class Settings:
+class _Environ(EnvSettingsSource):
+    """pydantic-settings' environment source, reading the mapping handed to ``from_env`` when there is one."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        given = _ENVIRON.get()
+        return dict(os.environ if given is None else given)
+
+
+class Settings(BaseSettings):
     """Runtime configuration of every hoso process (read once at start-up)."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, case_sensitive=True, extra="ignore", validate_default=True, populate_by_name=True
+    )
 
     # --- Kafka -------------------------------------------------------------------------------
     kafka_bootstrap: str = _setting(
@@ -49,7 +71,7 @@ class Settings:
         "HOSO_KAFKA_SASL_MECHANISM", "PLAIN", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."
     )
     kafka_sasl_username: str = _setting("HOSO_KAFKA_SASL_USERNAME", "", "SASL user name.")
-    kafka_sasl_password: str = _setting("HOSO_KAFKA_SASL_PASSWORD", "", "SASL password (keep it in a secret).")
+    kafka_sasl_password: SecretStr = _setting("HOSO_KAFKA_SASL_PASSWORD", "", "SASL password (keep it in a secret).")
     kafka_ssl_cafile: str = _setting("HOSO_KAFKA_SSL_CAFILE", "", "CA bundle for SSL listeners (empty: system CAs).")
     topic_prefix: str = _setting(
         "HOSO_TOPIC_PREFIX", "hoso", "Prefix of every topic name; lets several deployments share a cluster."
@@ -71,7 +93,7 @@ class Settings:
         _CACHE / "state",
         "Faust data folder (RocksDB tables). Delete it if the broker is reset.",
     )
-    pseudonym_key: str = _setting(
+    pseudonym_key: SecretStr = _setting(
         "HOSO_PSEUDONYM_KEY",
         "hoso-demo-pseudonym-key",
         "Secret for keyed hashes of phone numbers in record keys and ids. Set a real secret in production.",
@@ -124,7 +146,7 @@ class Settings:
     zalo_oauth_url: str = _setting(
         "HOSO_ZALO_OAUTH_URL", "http://127.0.0.1:18080", "OAuth base (production: https://oauth.zaloapp.com)."
     )
-    zalo_access_token: str = _setting(
+    zalo_access_token: SecretStr = _setting(
         "HOSO_ZALO_ACCESS_TOKEN",
         "sim-demo-access-token",
         "OA access token used until the token store has one.",
@@ -176,7 +198,7 @@ class Settings:
     zalo_app_id: str = _setting(
         "HOSO_ZALO_APP_ID", "hoso-demo-app", "Zalo app id: the first part of the webhook signature (app_id variant)."
     )
-    zalo_oa_secret_keys: str = _setting(
+    zalo_oa_secret_keys: SecretStr = _setting(
         "HOSO_ZALO_OA_SECRET_KEYS",
         "hoso-demo-oa-secret",
         "Comma-separated OA secret keys accepted for webhook signatures (several during a rotation).",
@@ -186,7 +208,7 @@ class Settings:
         "app_id,oa_id",
         "Which id opens the signed string, tried in order: app_id (Zalo's docs) and/or oa_id (some SDKs).",
     )
-    operator_key: str = _setting(
+    operator_key: SecretStr = _setting(
         "HOSO_OPERATOR_KEY", "", "Bearer key of the operator lookup API (/v1/dossiers/...). Empty: API refuses all."
     )
     streams_web_port: int = _setting(
@@ -203,6 +225,17 @@ class Settings:
     metrics_port: int = _setting("HOSO_METRICS_PORT", 0, "Prometheus /metrics port of this process (0: off).")
     log_level: str = _setting("HOSO_LOG_LEVEL", "INFO", "Log level of hoso processes.")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _from_text(cls, value: Any, info: Any) -> Any:
+        """Environment text the way an operator writes it: ``~`` in paths, an empty flag meaning off."""
+        kind = cls.model_fields[info.field_name].annotation
+        if isinstance(value, str) and kind in (Path, "Path"):
+            return Path(value).expanduser()
+        if value == "" and kind in (bool, "bool"):
+            return False
+        return value
+
     @property
     def local_broker(self) -> bool:
         """True when hoso runs its own broker rather than an existing cluster."""
@@ -218,25 +251,35 @@ class Settings:
         """Every topic of this deployment (names under ``topic_prefix``), built once per settings object."""
         return catalogue(self.topic_prefix, self.partitions, self.app_id)
 
+    @cached_property
+    def accounts(self) -> OARegistry:
+        """The Official Accounts (``HOSO_OA_CONFIG`` or the demo OA), read once per settings object."""
+        from hoso.accounts import load_registry
+
+        return load_registry(Path(self.oa_config) if self.oa_config else None, self.default_oa_id)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values, then the environment (no dotenv or secrets-folder magic: one place to look)."""
+        return init_settings, _Environ(settings_cls, case_sensitive=True)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``environ`` (default: the process environment), failing clearly on bad values."""
-        env = os.environ if environ is None else environ
-        hints = get_type_hints(cls)
-        values: dict[str, Any] = {}
-        problems: list[str] = []
-        for f in dataclasses.fields(cls):
-            name = f.metadata["env"]
-            if name not in env:
-                continue
-            raw = env[name]
-            try:
-                values[f.name] = _convert(hints[f.name], raw)
-            except ValueError:
-                problems.append(f"{name}={raw!r} is not a valid {hints[f.name].__name__}")
-        if problems:
-            raise ConfigurationError("bad settings: " + "; ".join(problems))
-        settings = cls(**values)
+        token = _ENVIRON.set(environ)
+        try:
+            settings = cls()
+        except ValidationError as exc:
+            raise ConfigurationError("bad settings: " + "; ".join(_problems(exc))) from None
+        finally:
+            _ENVIRON.reset(token)
         settings.check()
         return settings
 
@@ -260,31 +303,62 @@ class Settings:
             raise ConfigurationError("bad settings: " + "; ".join(problems))
 
     def to_env(self) -> dict[str, str]:
-        """The environment that reproduces these settings in a child process."""
-        return {f.metadata["env"]: str(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        """The environment that reproduces these settings in a child process (secrets included, in clear)."""
+        return {env: _text(getattr(self, name)) for name, env in _fields()}
+
+    def shown_env(self) -> dict[str, str]:
+        """Like ``to_env`` but safe to print: a secret shows only whether it is set."""
+        return {
+            env: ("**********" if value.get_secret_value() else "(empty)")
+            if isinstance(value, SecretStr)
+            else str(value)
+            for name, env in _fields()
+            for value in [getattr(self, name)]
+        }
 
     def replace(self, **changes: Any) -> Settings:
-        """A copy with some fields changed (used by the demo and tests to scope a run)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed (used by the demo and tests to scope a run); values are validated."""
+        current = {name: getattr(self, name) for name in type(self).model_fields}
+        token = _ENVIRON.set({})
+        try:
+            return type(self)(**{**current, **changes})
+        finally:
+            _ENVIRON.reset(token)
 
 
-def _convert(kind: type, raw: str) -> Any:
-    if kind is bool:
-        if raw.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if raw.lower() in {"0", "false", "no", "off", ""}:
-            return False
-        raise ValueError(raw)
-    if kind is Path:
-        return Path(raw).expanduser()
-    return kind(raw)
+def _fields() -> Iterator[tuple[str, str]]:
+    for name, info in Settings.model_fields.items():
+        yield name, _env_of(info)
+
+
+def _env_of(info: FieldInfo) -> str:
+    assert isinstance(info.validation_alias, str)
+    return info.validation_alias
+
+
+def _text(value: Any) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """One line per bad variable, naming it and the value it had."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        env = ".".join(str(part) for part in error["loc"])
+        info = Settings.model_fields.get(env) or next(
+            (f for f in Settings.model_fields.values() if f.validation_alias == env), None
+        )
+        secret = info is not None and info.annotation in (SecretStr, "SecretStr")
+        shown = "**********" if secret else repr(error.get("input"))
+        problems.append(f"{env}={shown} is not valid ({error['msg']})")
+    return problems
 
 
 def describe() -> list[tuple[str, str, str]]:
     """(variable, default, description) rows for documentation."""
     rows = []
-    for f in dataclasses.fields(Settings):
-        default = f.default
+    for _name, info in Settings.model_fields.items():
+        default = info.default
         shown = str(default).replace(str(Path.home()), "~") if default != "" else "(empty)"
-        rows.append((f.metadata["env"], shown, f.metadata["doc"]))
+        rows.append((_env_of(info), shown, info.description or ""))
     return rows

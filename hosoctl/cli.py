@@ -26,10 +26,9 @@ def cmd_settings(args: argparse.Namespace) -> int:
         for env, default, doc in rows:
             print(f"| `{env}` | `{default}` | {doc} |")
     else:
-        current = _settings().to_env()
+        current = _settings().shown_env()
         for env, _default, doc in rows:
-            shown = "***" if "KEY" in env or "TOKEN" in env else current[env]
-            print(f"{env}={shown}\n    {doc}")
+            print(f"{env}={current[env]}\n    {doc}")
     return 0
 
 

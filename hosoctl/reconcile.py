@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import orjson
+from pydantic import SecretStr
 
 from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
@@ -39,7 +40,7 @@ class Expectation:
 
 def expected_notifications(
     events: list[dict[str, Any]],
-    pseudonym_key: str,
+    pseudonym_key: str | SecretStr,
     *,
     settings: Settings | None = None,
     now: datetime | None = None,

@@ -9,7 +9,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, PlainSerializer, SecretStr, StringConstraints
 
 VN_TZ = timezone(timedelta(hours=7), "+07:00")
 """Asia/Ho_Chi_Minh has had no daylight saving since 1975, so a fixed offset is exact and needs no tz database."""
@@ -55,13 +55,14 @@ def nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
-def pseudonym(key: str, kind: str, value: str) -> str:
+def pseudonym(key: str | SecretStr, kind: str, value: str) -> str:
     """A keyed, irreversible id for a person (``p:`` phone, ``z:`` Zalo user) safe for keys, logs and ids.
 
     Phone numbers are a small space, so a plain hash could be reversed by enumeration; the HMAC key is
-    what makes these ids safe to show.
+    what makes these ids safe to show. The key may stay wrapped (``SecretStr``) until this one use.
     """
-    digest = hmac.new(key.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    secret = key.get_secret_value() if isinstance(key, SecretStr) else key
+    digest = hmac.new(secret.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
     return f"{kind}:{digest[:24]}"
 
 

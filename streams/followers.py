@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from pydantic import SecretStr
 
 from schemas.common import pseudonym
 from schemas.dossier_event import DossierEvent, Recipient
@@ -22,7 +23,7 @@ from schemas.subscription import Subscription, SubscriptionSource
 Followers = dict[str, dict[str, Any]]
 
 
-def subscriber_id(key: str, recipient_phone: str | None, zalo_user_id: str | None) -> str:
+def subscriber_id(key: str | SecretStr, recipient_phone: str | None, zalo_user_id: str | None) -> str:
     """Pseudonymous id of a person: by phone when known (ZBS reaches phones), else by Zalo user id."""
     if recipient_phone:
         return pseudonym(key, "p", recipient_phone)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from pathlib import Path
 
-from hoso.accounts import load_registry
 from hoso.errors import ConfigurationError
 from hoso.settings import Settings
 from schemas.common import VN_TZ
@@ -97,9 +95,9 @@ class Rules:
         ]
         if problems:
             raise ConfigurationError("must be >= 0: " + ", ".join(problems))
-        registry = load_registry(Path(settings.oa_config) if settings.oa_config else None, settings.default_oa_id)
+        registry = settings.accounts
         return cls(
-            pseudonym_key=settings.pseudonym_key,
+            pseudonym_key=settings.pseudonym_key.get_secret_value(),
             oa_id=registry.default_oa,
             oa_by_province=tuple((p, oa.oa_id) for oa in registry.oas.values() for p in oa.provinces),
             reorder_hold=timedelta(seconds=settings.reorder_hold_s),

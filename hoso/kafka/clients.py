@@ -24,7 +24,7 @@ def _security(settings: Settings) -> dict[str, Any]:
         cfg.update(
             sasl_mechanism=settings.kafka_sasl_mechanism,
             sasl_plain_username=settings.kafka_sasl_username,
-            sasl_plain_password=settings.kafka_sasl_password,
+            sasl_plain_password=settings.kafka_sasl_password.get_secret_value(),
         )
     return cfg
 
@@ -58,7 +58,7 @@ def faust_broker(settings: Settings) -> dict[str, Any]:
     if protocol.startswith("SASL"):
         cfg["broker_credentials"] = faust.SASLCredentials(
             username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password,
+            password=settings.kafka_sasl_password.get_secret_value(),
             mechanism=settings.kafka_sasl_mechanism,
             ssl_context=context,
         )

@@ -100,7 +100,7 @@ class WebhookReceiver:
             metrics.WEBHOOK_REQUESTS.labels("duplicate", variant, server).inc()
             return _json(200, ok=True, duplicate=True), "duplicate"
         try:
-            await self._publish(record_key(event, self.settings.pseudonym_key), dumps(event))
+            await self._publish(record_key(event, self.settings.pseudonym_key.get_secret_value()), dumps(event))
         except (KafkaError, TimeoutError) as exc:
             log.warning("webhook event not acknowledged by Kafka (%s); Zalo will retry", type(exc).__name__)
             metrics.WEBHOOK_REQUESTS.labels("publish_failed", variant, server).inc()

@@ -28,7 +28,7 @@ class SignatureConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> SignatureConfig:
         """The app id and default OA id as the two variants' ids; secrets and variant order from settings."""
-        secrets = tuple(s.strip() for s in settings.zalo_oa_secret_keys.split(",") if s.strip())
+        secrets = tuple(s.strip() for s in settings.zalo_oa_secret_keys.get_secret_value().split(",") if s.strip())
         variants = tuple(v.strip() for v in settings.webhook_signature_variants.split(",") if v.strip())
         return cls(
             ids={"app_id": (settings.zalo_app_id,), "oa_id": (settings.default_oa_id,)},

@@ -80,7 +80,7 @@ def register(ctx: StreamsApp) -> None:
             event,
             contact=orjson.loads(contact_raw) if contact_raw else None,
             dossiers=flow.load_list(batch.get(CITIZEN_DOSSIERS_TABLE, key)) if oa_event else [],
-            pseudonym_key=settings.pseudonym_key,
+            pseudonym_key=settings.pseudonym_key.get_secret_value(),
             default_oa_id=settings.default_oa_id,
             now=now_vn(),
         )

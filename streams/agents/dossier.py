@@ -51,7 +51,7 @@ def register(ctx: StreamsApp) -> None:
         metrics.AGENCY_LAST_EVENT.labels(event.source_system).set(time.time())
         if out.followers_changed:  # unchanged followers were indexed when they were added
             for c in chat_flow.consent_index(
-                event, pseudonym_key=settings.pseudonym_key, oa_id=settings.default_oa_id, now=now
+                event, pseudonym_key=settings.pseudonym_key.get_secret_value(), oa_id=settings.default_oa_id, now=now
             ):
                 batch.send(citizen_commands, c.subscriber_id.encode(), codec.dumps(c))
         stage(ctx, batch, record, key, out, agency=event.source_system)

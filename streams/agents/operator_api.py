@@ -45,7 +45,7 @@ def register(ctx: StreamsApp) -> None:
         """One dossier's state, from the worker that owns its partition."""
 
         async def get(self, request: Request, ma_ho_so: str) -> Response:
-            if not authorized(request.headers.get("Authorization"), settings.operator_key):
+            if not authorized(request.headers.get("Authorization"), settings.operator_key.get_secret_value()):
                 return self.json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
             return await self.routed(request, ma_ho_so=ma_ho_so)
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from hoso.settings import Settings
+from hoso.settings import describe
 
 
 def declared_settings() -> set[str]:
     """Every environment variable hoso reads."""
-    return {f.metadata["env"] for f in dataclasses.fields(Settings)}
+    return {env for env, _default, _doc in describe()}

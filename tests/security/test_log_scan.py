@@ -42,7 +42,7 @@ def demo_logs(kafka_bootstrap, tmp_path_factory) -> DemoLogs:
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     run_id = orjson.loads(proc.stdout.decode().strip().splitlines()[-1])["run_id"]
     folder = home.parent / "demo" / run_id / "logs"
-    token = Settings.from_env().zalo_access_token
+    token = Settings.from_env().zalo_access_token.get_secret_value()
     findings = scan_paths([folder], secrets=[token])
     findings += scan_text(proc.stderr.decode(errors="replace"), secrets=[token], path="demo stderr")
     return DemoLogs(folder, findings)
