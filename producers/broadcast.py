@@ -4,14 +4,19 @@ One copy per partition is what makes the fan-out parallel: partition *p* is read
 partition *p* of the followers table, and selects recipients there only. A copy missing from one partition
 would silently skip a slice of the area, so the publish waits for every acknowledgement and raises
 ``PublishError`` otherwise; re-publishing the same ``broadcast_id`` is harmless (tracking ids repeat).
+``publish_broadcast`` is the synchronous path (``hoso broadcast``, kafka-python); ``publish_broadcast_async``
+does the same on an async server's aiokafka producer (the gateway).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError as AIOKafkaError
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
@@ -19,7 +24,9 @@ from hoso import metrics
 from hoso.errors import InvalidRecord, PublishError
 from schemas.broadcast import Broadcast
 from schemas.codec import dumps, validate
-from schemas.topics import Topics
+from schemas.topics import Topics, TopicSpec
+
+PUBLISH_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -35,11 +42,7 @@ def publish_broadcast(
     client_config: Mapping[str, Any], topics: Topics, broadcast: Broadcast | dict[str, Any], timeout: float = 30.0
 ) -> BroadcastReceipt:
     """Validate ``broadcast`` and write it to every partition of the broadcasts topic, durably."""
-    if not isinstance(broadcast, Broadcast):
-        model, problems = validate(Broadcast, broadcast)
-        if model is None:
-            raise InvalidRecord(problems)
-        broadcast = model
+    broadcast = _validated(broadcast)
     spec = topics.broadcasts
     key, value = broadcast.broadcast_id.encode(), dumps(broadcast)
     try:
@@ -47,13 +50,7 @@ def publish_broadcast(
     except KafkaError as exc:
         raise PublishError(f"cannot connect to Kafka: {exc}") from exc
     try:
-        actual = producer.partitions_for(spec.name)
-        if actual is None or len(actual) != spec.partitions:
-            found = "missing" if actual is None else f"{len(actual)} partitions"
-            raise PublishError(
-                f"{spec.name} is {found}; it needs {spec.partitions} (the dossier partition count): "
-                "run `hoso topics create`"
-            )
+        _check_partitions(spec, producer.partitions_for(spec.name))
         futures = {p: producer.send(spec.name, key=key, value=value, partition=p) for p in range(spec.partitions)}
         producer.flush(timeout=timeout)
         offsets = {}
@@ -67,3 +64,50 @@ def publish_broadcast(
         producer.close(timeout=5)
     metrics.BROADCASTS.labels(broadcast.area_level.value.lower()).inc()
     return BroadcastReceipt(broadcast_id=broadcast.broadcast_id, topic=spec.name, offsets=offsets)
+
+
+async def publish_broadcast_async(
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    broadcast: Broadcast | dict[str, Any],
+    timeout_s: float = PUBLISH_TIMEOUT_S,
+) -> BroadcastReceipt:
+    """``publish_broadcast`` on a started aiokafka producer: every partition written and acknowledged, or raise."""
+    broadcast = _validated(broadcast)
+    spec = topics.broadcasts
+    key, value = broadcast.broadcast_id.encode(), dumps(broadcast)
+    try:
+        async with asyncio.timeout(timeout_s):
+            _check_partitions(spec, await producer.partitions_for(spec.name))
+            sent = {
+                p: await producer.send(spec.name, key=key, value=value, partition=p) for p in range(spec.partitions)
+            }
+            written = dict(zip(sent, await asyncio.gather(*sent.values(), return_exceptions=True), strict=True))
+    except (AIOKafkaError, TimeoutError) as exc:
+        raise PublishError(f"broadcast {broadcast.broadcast_id} not written: {type(exc).__name__} {exc}") from exc
+    offsets = {}
+    for p, meta in written.items():
+        if isinstance(meta, BaseException):
+            raise PublishError(f"broadcast {broadcast.broadcast_id}: partition {p} not acknowledged ({meta!r})")
+        offsets[p] = meta.offset
+    metrics.BROADCASTS.labels(broadcast.area_level.value.lower()).inc()
+    return BroadcastReceipt(broadcast_id=broadcast.broadcast_id, topic=spec.name, offsets=offsets)
+
+
+def _validated(broadcast: Broadcast | dict[str, Any]) -> Broadcast:
+    if isinstance(broadcast, Broadcast):
+        return broadcast
+    model, problems = validate(Broadcast, broadcast)
+    if model is None:
+        raise InvalidRecord(problems)
+    return model
+
+
+def _check_partitions(spec: TopicSpec, actual: Collection[int] | None) -> None:
+    """A copy on a missing partition would silently skip a slice of the area: refuse before writing any."""
+    if not actual or len(actual) != spec.partitions:
+        found = "missing" if not actual else f"{len(actual)} partitions"
+        raise PublishError(
+            f"{spec.name} is {found}; it needs {spec.partitions} (the dossier partition count): "
+            "run `hoso topics create`"
+        )

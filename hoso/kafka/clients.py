@@ -1,7 +1,8 @@
 """Kafka client configuration from settings, for each client library hoso uses, in one place.
 
-kafka-python (publisher, admin), aiokafka (dispatcher) and Faust take the same connection facts under
-slightly different names; deriving all three here keeps SASL/SSL a matter of settings, not code.
+kafka-python (synchronous code: publisher CLI, admin, lag), aiokafka (async servers and the dispatcher) and
+Faust take the same connection facts under slightly different names; deriving all three here keeps SASL/SSL a
+matter of settings, not code. ``async_producer`` is the one producer configuration of the async servers.
 """
 
 from __future__ import annotations
@@ -45,6 +46,23 @@ def aiokafka(settings: Settings) -> dict[str, Any]:
     if context is not None:
         cfg["ssl_context"] = context
     return cfg
+
+
+def async_producer(settings: Settings, *, client_id: str) -> dict[str, Any]:
+    """Keyword arguments for the AIOKafkaProducer of an async server (gateway, webhook receiver).
+
+    Idempotent with ``acks=all``: a send that completes is on every in-sync replica and a retried batch is
+    not written twice, which is what lets a server answer "stored" once the send completes. A short linger
+    lets concurrent requests share batches without delaying a lone one noticeably.
+    """
+    return {
+        **aiokafka(settings),
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "compression_type": "lz4",
+        "client_id": client_id,
+    }
 
 
 def faust_broker(settings: Settings) -> dict[str, Any]:

@@ -1,9 +1,9 @@
-"""Getting accepted items durably into Kafka before the gateway answers, without blocking the event loop.
+"""Getting accepted items durably into Kafka before the gateway answers, on the event loop.
 
-The gateway reuses the project's one ``Publisher`` (kafka-python, idempotent, ``acks=all``, the same settings
-as ``hoso publish``) instead of keeping a second, aiokafka-based producer configuration in step with it.
-kafka-python blocks while it waits for acknowledgements, so every publish runs in a small dedicated thread
-pool; the producer itself is thread-safe, and concurrent requests share its batches.
+The gateway is an async server, so it writes with aiokafka: one producer per gateway process, configured by
+``hoso.kafka.clients.async_producer`` (idempotent, ``acks=all``, the same configuration as the webhook
+receiver), shared by the dossier-event and area-alert sinks. ``publish`` returns only when Kafka has
+acknowledged every record; otherwise it raises ``PublishError`` and the gateway answers 503.
 """
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
 from hoso import metrics
-from producers.publisher import Publisher
+from hoso.errors import PublishError
+from schemas.codec import dumps
 from schemas.dossier_event import DossierEvent
 
-PUBLISH_THREADS = 8
 PUBLISH_TIMEOUT_S = 30.0
 
 
@@ -29,37 +31,29 @@ class EventSink(Protocol):
         """Write every event durably or raise PublishError."""
         ...
 
-    def close(self) -> None:
-        """Flush and release resources."""
-        ...
-
 
 class KafkaEventSink:
-    """The dossier events topic, through ``Publisher`` in a thread pool."""
+    """The dossier events topic, through the gateway's aiokafka producer (owned by the gateway, not the sink)."""
 
-    def __init__(self, publisher: Publisher, threads: int = PUBLISH_THREADS) -> None:
-        """Takes ownership of ``publisher`` (closed by ``close``)."""
-        self._publisher = publisher
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gateway-publish")
-
-    @property
-    def publisher(self) -> Publisher:
-        """The underlying publisher (other topics' publishers may share its connection settings)."""
-        return self._publisher
+    def __init__(self, producer: AIOKafkaProducer, topic: str, timeout_s: float = PUBLISH_TIMEOUT_S) -> None:
+        """A started ``producer`` and the dossier events topic of this deployment."""
+        self._producer = producer
+        self._topic = topic
+        self._timeout_s = timeout_s
 
     async def publish(self, events: Sequence[DossierEvent]) -> None:
-        """Send all and wait for every acknowledgement (PublishError if any record was not written)."""
+        """Send all, then wait for every acknowledgement (PublishError if any record was not written)."""
         if not events:
             return
         started = time.perf_counter()
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._pool, self._publish_blocking, list(events))
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                sent = [await self._producer.send(self._topic, key=e.key.encode(), value=dumps(e)) for e in events]
+                results = await asyncio.gather(*sent, return_exceptions=True)
+        except (KafkaError, TimeoutError) as exc:
+            raise PublishError(f"{len(events)} events not acknowledged: {type(exc).__name__} {exc}") from exc
+        failed = [(e.key, r) for e, r in zip(events, results, strict=True) if isinstance(r, BaseException)]
+        if failed:
+            shown = ", ".join(f"{key}: {type(exc).__name__}" for key, exc in failed[:5])
+            raise PublishError(f"{len(failed)} of {len(events)} events not acknowledged ({shown})")
         metrics.GATEWAY_PUBLISH_SECONDS.observe(time.perf_counter() - started)
-
-    def _publish_blocking(self, events: list[DossierEvent]) -> None:
-        self._publisher.publish_many(events, timeout=PUBLISH_TIMEOUT_S)
-
-    def close(self) -> None:
-        """Wait for in-flight publishes, then flush and close the producer."""
-        self._pool.shutdown(wait=True)
-        self._publisher.close()

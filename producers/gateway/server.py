@@ -3,7 +3,7 @@
 ``run_gateway`` prints one line, ``ingest gateway listening on http://host:port``, once the socket accepts
 connections, serves Prometheus metrics on ``HOSO_METRICS_PORT`` like every hoso process, and on SIGTERM
 stops accepting, lets in-flight requests finish (their events are acknowledged or refused) and closes the
-producer.
+producer: one aiokafka producer per gateway (``hoso.kafka.clients.async_producer``), shared by both sinks.
 """
 
 from __future__ import annotations
@@ -11,22 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from hoso import metrics
-from hoso.kafka.clients import kafka_python
+from hoso.errors import PublishError
+from hoso.kafka import clients as kafka_clients
 from hoso.settings import Settings
 from producers.gateway.app import create_app
 from producers.gateway.auth import DEMO_KEYS_FILE, KeyRing
 from producers.gateway.broadcasting import KafkaBroadcastSink
 from producers.gateway.publishing import EventSink, KafkaEventSink
 from producers.gateway.routes import BroadcastSink, Context, Limits
-from producers.publisher import Publisher
 from schemas.common import now_vn
 
 SHUTDOWN_TIMEOUT_S = 10.0
@@ -41,13 +43,13 @@ class RunningGateway:
     url: str
     port: int
     runner: web.AppRunner
-    closers: list[Callable[[], None]]
+    closers: list[Callable[[], Awaitable[None]]]
 
     async def stop(self) -> None:
-        """Stop accepting, finish in-flight requests, close the producers."""
+        """Stop accepting, finish in-flight requests, then flush and close the producer."""
         await self.runner.cleanup()
         for close in self.closers:
-            await asyncio.get_running_loop().run_in_executor(None, close)
+            await close()
 
     async def __aenter__(self) -> RunningGateway:
         return self
@@ -78,16 +80,13 @@ async def start_gateway(
 ) -> RunningGateway:
     """Start a gateway in the running loop (port 0 picks a free one); Kafka sinks are built from settings."""
     keyring = keyring or KeyRing.from_file(keys_path(settings))
-    closers: list[Callable[[], None]] = []
+    closers: list[Callable[[], Awaitable[None]]] = []
     if events is None:
-        topics = settings.topics
-        publisher = Publisher(kafka_python(settings), topics.dossier_events.name, client_id="hoso-gateway")
-        events = KafkaEventSink(publisher)
-        closers.append(events.close)
+        producer = await _started_producer(settings)
+        closers.append(producer.stop)
+        events = KafkaEventSink(producer, settings.topics.dossier_events.name)
         if broadcasts is None:
-            sink = KafkaBroadcastSink(settings, topics)
-            closers.append(sink.close)
-            broadcasts = sink
+            broadcasts = KafkaBroadcastSink(producer, settings.topics)
     app = create_app(Context(keyring, events, broadcasts, limits_of(settings), clock))
     runner = web.AppRunner(
         app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S, keepalive_timeout=KEEPALIVE_TIMEOUT_S
@@ -100,11 +99,21 @@ async def start_gateway(
     except BaseException:
         await runner.cleanup()
         for close in closers:
-            close()
+            await close()
         raise
     bound = int(runner.addresses[0][1])
     shown = "127.0.0.1" if bind in ("0.0.0.0", "") else bind
     return RunningGateway(f"http://{shown}:{bound}", bound, runner, closers)
+
+
+async def _started_producer(settings: Settings) -> AIOKafkaProducer:
+    producer = AIOKafkaProducer(**kafka_clients.async_producer(settings, client_id="hoso-gateway"))
+    try:
+        await producer.start()
+    except KafkaError as exc:
+        await producer.stop()
+        raise PublishError(f"cannot connect to Kafka at {settings.bootstrap}: {exc}") from exc
+    return producer
 
 
 async def _serve(settings: Settings) -> None:

@@ -117,13 +117,7 @@ class WebhookReceiver:
 
     async def start(self, host: str | None = None, port: int | None = None) -> str:
         """Start the producer and the HTTP server; returns the webhook URL."""
-        self._producer = AIOKafkaProducer(
-            **kafka_clients.aiokafka(self.settings),
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=1,
-            client_id="hoso-webhook",
-        )
+        self._producer = AIOKafkaProducer(**kafka_clients.async_producer(self.settings, client_id="hoso-webhook"))
         await self._producer.start()
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()

@@ -81,6 +81,16 @@ async def test_an_area_alert_is_written_to_every_partition_of_the_broadcast_topi
     assert {orjson.loads(m.value)["broadcast_id"] for m in records} == {"lu-22-1"}
 
 
+async def test_an_alert_is_refused_whole_when_the_broadcast_topic_does_not_match_the_partition_count(settings, topics):
+    misconfigured = settings.replace(partitions=2)  # the cluster's topics have 4: a copy per partition would miss two
+    alert = {"broadcast_id": "lu-22-2", "area_level": "PROVINCE", "area_code": "22", "text": "Cảnh báo lũ."}
+    async with await start_gateway(misconfigured, port=0) as gw, httpx.AsyncClient(base_url=gw.url) as http:
+        r = await http.post("/v1/broadcasts", json=alert, headers={"Authorization": "Bearer hoso-demo-operator"})
+    assert r.status_code == 503, r.text
+    assert r.json()["error"] == "kafka_unavailable" and "hoso topics create" in r.json()["reason"]
+    assert read_topic(settings, topics.broadcasts.name) == []
+
+
 DOSSIER = "000.00.49.H22-251120-0099"
 SYNC_PAYLOAD = {
     "madonvi": "000.00.49.H22",
