@@ -307,14 +307,8 @@ class Settings(BaseSettings):
         return {env: _text(getattr(self, name)) for name, env in _fields()}
 
     def shown_env(self) -> dict[str, str]:
-        """Like ``to_env`` but safe to print: a secret shows only whether it is set."""
-        return {
-            env: ("**********" if value.get_secret_value() else "(empty)")
-            if isinstance(value, SecretStr)
-            else str(value)
-            for name, env in _fields()
-            for value in [getattr(self, name)]
-        }
+        """Like ``to_env`` but safe to print: a secret shows only whether it is set (and if it is the demo value)."""
+        return {env: _shown(name, getattr(self, name)) for name, env in _fields()}
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (used by the demo and tests to scope a run); values are validated."""
@@ -334,6 +328,16 @@ def _fields() -> Iterator[tuple[str, str]]:
 def _env_of(info: FieldInfo) -> str:
     assert isinstance(info.validation_alias, str)
     return info.validation_alias
+
+
+def _shown(name: str, value: Any) -> str:
+    if not isinstance(value, SecretStr):
+        return str(value)
+    if not value.get_secret_value():
+        return "(empty)"
+    if value.get_secret_value() == Settings.model_fields[name].default:
+        return "********** (the public demo value: set a real secret in production)"
+    return "**********"
 
 
 def _text(value: Any) -> str:

@@ -127,3 +127,9 @@ def test_the_accounts_are_read_once_per_settings_object(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ConfigurationError, match="HOSO_OA_CONFIG"):
         _ = Settings.from_env({"HOSO_OA_CONFIG": str(bad)}).accounts
+
+
+def test_a_secret_left_at_its_public_demo_value_is_pointed_out():
+    shown = Settings.from_env({}).shown_env()
+    assert shown["HOSO_PSEUDONYM_KEY"].startswith("**********") and "demo value" in shown["HOSO_PSEUDONYM_KEY"]
+    assert Settings.from_env(SECRETS).shown_env()["HOSO_PSEUDONYM_KEY"] == "**********"
