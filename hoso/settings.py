@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -227,9 +227,9 @@ class Settings(BaseSettings):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _from_text(cls, value: Any, info: Any) -> Any:
+    def _from_text(cls, value: Any, info: ValidationInfo) -> Any:
         """Environment text the way an operator writes it: ``~`` in paths, an empty flag meaning off."""
-        kind = cls.model_fields[info.field_name].annotation
+        kind = cls.model_fields[info.field_name].annotation if info.field_name else None
         if isinstance(value, str) and kind in (Path, "Path"):
             return Path(value).expanduser()
         if value == "" and kind in (bool, "bool"):
@@ -312,7 +312,11 @@ class Settings(BaseSettings):
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (used by the demo and tests to scope a run); values are validated."""
-        current = {name: getattr(self, name) for name in type(self).model_fields}
+        fields = type(self).model_fields
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise TypeError(f"Settings has no field(s) {unknown}")
+        current = {name: getattr(self, name) for name in fields}
         token = _ENVIRON.set({})
         try:
             return type(self)(**{**current, **changes})

@@ -111,6 +111,8 @@ def test_replace_validates_and_wraps_secrets():
     assert s.partitions == 3
     with pytest.raises(ValueError, match="partitions"):
         Settings.from_env({}).replace(partitions="several")
+    with pytest.raises(TypeError, match="partition_count"):
+        Settings.from_env({}).replace(partition_count=3)
 
 
 def test_a_careless_environment_is_read_the_way_it_was_meant():
