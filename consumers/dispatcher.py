@@ -21,6 +21,7 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -34,7 +35,7 @@ from consumers.sentlog import SentLog
 from consumers.tokens import TokenManager, TokenStore
 from consumers.zalo.client import ZaloClient
 from hoso import metrics
-from hoso.accounts import OARegistry
+from hoso.accounts import OARegistry, load_registry
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
@@ -93,7 +94,9 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.topics = settings.topics
-        self.registry = registry or settings.accounts
+        self.registry = registry or load_registry(
+            Path(settings.oa_config) if settings.oa_config else None, settings.default_oa_id
+        )
         self.client = client or ZaloClient(
             zbs_url=settings.zalo_zbs_url,
             oa_url=settings.zalo_oa_url,

@@ -51,6 +51,17 @@ class Settings(BaseSettings):
         frozen=True, case_sensitive=True, extra="ignore", validate_default=True, populate_by_name=True
     )
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _from_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """Environment text the way an operator writes it: ``~`` in paths, an empty flag meaning off."""
+        kind = cls.model_fields[info.field_name].annotation if info.field_name else None
+        if isinstance(value, str) and kind in (Path, "Path"):
+            return Path(value).expanduser()
+        if value == "" and kind in (bool, "bool"):
+            return False
+        return value
+
     # --- Kafka -------------------------------------------------------------------------------
     kafka_bootstrap: str = _setting(
         "KAFKA_BOOTSTRAP", "", "Existing Kafka cluster (host:port,...). Empty: the local broker below."
@@ -224,17 +235,6 @@ class Settings(BaseSettings):
     simulator_port: int = _setting("HOSO_SIMULATOR_PORT", 18080, "Port of `hoso simulator` on loopback.")
     metrics_port: int = _setting("HOSO_METRICS_PORT", 0, "Prometheus /metrics port of this process (0: off).")
     log_level: str = _setting("HOSO_LOG_LEVEL", "INFO", "Log level of hoso processes.")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _from_text(cls, value: Any, info: ValidationInfo) -> Any:
-        """Environment text the way an operator writes it: ``~`` in paths, an empty flag meaning off."""
-        kind = cls.model_fields[info.field_name].annotation if info.field_name else None
-        if isinstance(value, str) and kind in (Path, "Path"):
-            return Path(value).expanduser()
-        if value == "" and kind in (bool, "bool"):
-            return False
-        return value
 
     @property
     def local_broker(self) -> bool:
