@@ -12,6 +12,7 @@ import logging
 import faust
 
 from hoso import metrics
+from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
@@ -70,11 +71,29 @@ PAYLOAD_LOGGERS = ("faust.topics", "faust.transport.drivers.aiokafka")
 held at INFO even when the worker runs at DEBUG."""
 
 
+def worker_health(streams: StreamsApp, settings: Settings) -> Health:
+    """Health of a worker: its event loop beats (a task of the app), it is in its group, its tables are restored.
+
+    Faust fetches in its own consumer thread, so the loop's heartbeat is what shows a stuck worker: agents,
+    timers and table writes all run on that loop.
+    """
+    app = streams.app
+    health = Health("worker", loop_stall_s=settings.health_loop_stall_s, poll_stall_s=settings.health_poll_stall_s)
+    health.require("consumer group joined", lambda: not app.rebalancing and app.consumer is not None)
+    health.require("tables restored", lambda: app.tables.recovery.completed.is_set())
+
+    async def heartbeat() -> None:
+        await health.heartbeat()
+
+    app.task(heartbeat)
+    return health
+
+
 def run_worker(settings: Settings) -> None:
     """Run one Faust worker until SIGTERM/SIGINT."""
     (settings.state_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     streams = build(settings)
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, "worker", worker_health(streams, settings))
     if settings.metrics_port:
         sources = [streams.topics.dossier_events.name, streams.topics.subscription_changes.name]
         start_lag_exporter(settings, settings.app_id, sources)
