@@ -8,6 +8,7 @@ co-partitioned with the dossier and subscription topics, so every lookup is loca
 from __future__ import annotations
 
 import logging
+import sys
 
 import faust
 
@@ -97,7 +98,11 @@ def run_worker(settings: Settings) -> None:
     if settings.metrics_port:
         sources = [streams.topics.dossier_events.name, streams.topics.subscription_changes.name]
         start_lag_exporter(settings, settings.app_id, sources)
-    worker = faust.Worker(streams.app, loglevel=settings.log_level.lower(), quiet=True)
+    # JSON logs: keep the handler `hoso` configured; Faust's own set-up would print coloured text.
+    keep_logging = {"override_logging": False} if settings.log_format == "json" else {}
+    worker = faust.Worker(streams.app, loglevel=settings.log_level.lower(), quiet=True, **keep_logging)
+    if not sys.stdout.isatty():
+        worker.spinner = None  # its cursor escapes would land in container logs as garbage lines
     for name in PAYLOAD_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO)
     worker.execute_from_commandline()

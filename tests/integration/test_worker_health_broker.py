@@ -1,9 +1,9 @@
 """A real worker whose event loop is blocked turns unhealthy on /healthz within the probe period.
 
-The worker runs as a process against the real broker, exactly as ``hoso worker`` does, with one addition
-made from outside the production code: a task on its Faust app that, when a trigger file appears, makes a
-synchronous 30 s call on the event loop (what a blocking client call or a CPU-bound loop does). The metrics
-thread still answers, so the probe gets a clear 503 instead of a timeout.
+The worker runs as a process against the real broker through ``hoso worker``'s own entry point, with one
+addition made from outside the production code: a task on its Faust app that, when a trigger file appears,
+makes a synchronous 30 s call on the event loop (what a blocking client call or a CPU-bound loop does). The
+metrics thread still answers, so the probe gets a clear 503 instead of a timeout.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from hoso.kafka.admin import create_topics
@@ -31,7 +32,7 @@ import asyncio, sys, time
 from pathlib import Path
 
 import streams.app as streams_app
-from hoso.settings import Settings
+from hosoctl import cli
 
 trigger = Path(sys.argv[1])
 build = streams_app.build
@@ -50,7 +51,7 @@ def build_with_switch(settings, **kwargs):
 
 
 streams_app.build = build_with_switch
-streams_app.run_worker(Settings.from_env())
+sys.exit(cli.main(["worker"]))
 """
 
 
@@ -77,7 +78,7 @@ def test_blocking_the_worker_event_loop_fails_liveness_within_the_probe_period(s
     port = free_port()
     env = {
         **os.environ,
-        **settings.replace(metrics_port=port, health_loop_stall_s=LOOP_STALL_S).to_env(),
+        **settings.replace(metrics_port=port, health_loop_stall_s=LOOP_STALL_S, log_format="json").to_env(),
     }
     trigger = tmp_path / "freeze"
     log = tmp_path / "worker.log"
@@ -108,3 +109,7 @@ def test_blocking_the_worker_event_loop_fails_liveness_within_the_probe_period(s
     finally:
         os.killpg(proc.pid, 9)
         proc.wait()
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    assert lines, "the worker logged nothing"
+    for line in lines:  # HOSO_LOG_FORMAT=json: Faust's own lines too, one object each
+        assert line.startswith("{") and orjson.loads(line)["level"], line
