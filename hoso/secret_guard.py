@@ -5,7 +5,9 @@ placeholders. Either one reaching production is a quiet disaster: a demo pseudon
 citizen's pseudonymous id can be recomputed from a phone number, and the key can never be changed once
 used), demo webhook keys let anyone forge Zalo calls, demo agency keys let anyone publish dossier events.
 So a role whose Zalo URLs leave the machine (anything but loopback, where only the simulator listens)
-checks its secrets first and stops with one message naming every variable to set.
+checks its secrets first and stops with one message naming every variable to set. A development stack whose
+simulator runs on another host (Compose's dev profile, the k8s dev overlay) says so with HOSO_ZALO_SIMULATED,
+which is itself refused next to a URL on Zalo's own domains.
 """
 
 from __future__ import annotations
@@ -48,9 +50,26 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+ZALO_DOMAINS = ("zalo.me", "zaloapp.com")
+"""Hosts of the real Zalo APIs: never a simulator, whatever HOSO_ZALO_SIMULATED says."""
+
+
+def _zalo_urls(settings: Settings) -> tuple[str, str, str]:
+    return settings.zalo_zbs_url, settings.zalo_oa_url, settings.zalo_oauth_url
+
+
+def is_real_zalo_url(url: str) -> bool:
+    """True for a URL on Zalo's own domains."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in ZALO_DOMAINS)
+
+
 def talks_to_real_zalo(settings: Settings) -> bool:
-    """Whether any Zalo base URL leaves the machine."""
-    return not all(is_loopback_url(u) for u in (settings.zalo_zbs_url, settings.zalo_oa_url, settings.zalo_oauth_url))
+    """Whether any Zalo base URL leaves the machine (a simulator elsewhere counts only when declared)."""
+    urls = _zalo_urls(settings)
+    if settings.zalo_simulated and not any(is_real_zalo_url(u) for u in urls):
+        return False
+    return not all(is_loopback_url(u) for u in urls)
 
 
 def _env_names() -> dict[str, tuple[str, str]]:
@@ -71,6 +90,8 @@ def problems(settings: Settings, role: str) -> list[str]:
         return []
     names = _env_names()
     found = []
+    if settings.zalo_simulated:
+        found.append("HOSO_ZALO_SIMULATED is true while a Zalo URL is Zalo's own")
     for field_name in ROLE_SECRETS.get(role, COMMON):
         env, default = names[field_name]
         value = str(getattr(settings, field_name))

@@ -209,6 +209,11 @@ class Settings:
     health_poll_stall_s: float = _setting(
         "HOSO_HEALTH_POLL_STALL_S", 60.0, "/healthz fails once a consumer's fetch loop has not run for this long (s)."
     )
+    zalo_simulated: bool = _setting(
+        "HOSO_ZALO_SIMULATED",
+        False,
+        "The Zalo URLs are the simulator on another host (dev profile/overlay): demo secrets allowed; never real Zalo.",
+    )
 
     @property
     def local_broker(self) -> bool:

@@ -193,3 +193,12 @@ def test_dlq_replay_dry_run_counts_within_the_limit_and_publishes_nothing(settin
     assert sum(consumer.end_offsets(tps).values()) == 0  # nothing published
     consumer.close()
     assert hoso("dlq", "replay", "--limit", "0", env=env).returncode == EXIT_USAGE
+
+
+def test_a_declared_simulator_on_another_host_may_use_demo_secrets_but_real_zalo_never_can():
+    dev = {"HOSO_ZALO_SIMULATED": "true"} | {k: "http://simulator:18080" for k in REAL_ZALO}
+    assert problems(Settings.from_env(dev), "webhook") == []
+    assert problems(Settings.from_env({k: "http://simulator:18080" for k in REAL_ZALO}), "webhook")
+    found = problems(Settings.from_env({**REAL_ZALO, "HOSO_ZALO_SIMULATED": "true"}), "webhook")
+    assert "HOSO_ZALO_SIMULATED is true while a Zalo URL is Zalo's own" in found
+    assert "HOSO_PSEUDONYM_KEY is the demo value" in found
