@@ -25,7 +25,7 @@ PLACEHOLDER = "change-me"
 COMMON = ("pseudonym_key", "kafka_sasl_password")
 ROLE_SECRETS: dict[str, tuple[str, ...]] = {
     "worker": (*COMMON, "operator_key"),
-    "dispatcher": (*COMMON, "zalo_access_token"),
+    "dispatcher": COMMON,
     "gateway": COMMON,
     "webhook": (*COMMON, "zalo_oa_secret_keys", "zalo_app_id"),
 }

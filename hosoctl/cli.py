@@ -138,6 +138,24 @@ def cmd_gateway(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    """Ask this container's role for /healthz (or /readyz): the Compose healthcheck."""
+    import urllib.error
+    import urllib.request
+
+    port = args.port or _settings().metrics_port
+    if not port:
+        raise ConfigurationError("HOSO_METRICS_PORT is 0: this process serves no health endpoint")
+    path = "/readyz" if args.ready else "/healthz"
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=args.timeout) as answer:
+            print(answer.read().decode())
+            return EXIT_OK
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode())
+        return EXIT_FAILED
+
+
 def cmd_simulator(args: argparse.Namespace) -> int:
     """Run the Zalo API simulator."""
     import dataclasses
@@ -325,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("webhook", cmd_webhook, "Run the Zalo webhook receiver (chat messages, follows, ZNS receipts).")
     add("dispatcher", cmd_dispatcher, "Run a Zalo dispatcher.")
     add("gateway", cmd_gateway, "Run the HTTP ingest gateway (agency API keys, DVCQG payloads).")
+    p = add("probe", cmd_probe, "Check this host's role: exit 0 when /healthz (or /readyz) answers 200, 1 when not.")
+    p.add_argument("--ready", action="store_true", help="ask /readyz instead of /healthz")
+    p.add_argument("--port", type=int, default=None, help="default: HOSO_METRICS_PORT")
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
     p = add("simulator", cmd_simulator, "Run the Zalo API simulator.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=None, help="default: HOSO_SIMULATOR_PORT")
