@@ -33,7 +33,7 @@ ROLE_SECRETS: dict[str, tuple[str, ...]] = {
 
 ROLE_FILES: dict[str, tuple[tuple[str, str], ...]] = {
     "dispatcher": (("oa_config", "the demo Official Account"),),
-    "webhook": (("oa_config", "the demo Official Account"),),
+    "worker": (("oa_config", "the demo Official Account"),),
     "gateway": (("gateway_keys_file", "the shipped demo agency API keys"),),
 }
 """File settings whose empty value means "use the demo data", with what that demo data is."""

@@ -156,6 +156,17 @@ def cmd_probe(args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """Print hoso's alert rules with runbook links on this deployment's base URL."""
+    from hosoctl.alert_rules import render
+
+    try:
+        sys.stdout.write(render(Path(args.rules), args.runbook_base, args.format))
+    except ValueError as exc:
+        raise ConfigurationError(f"--runbook-base: {exc}") from exc
+    return EXIT_OK
+
+
 def cmd_simulator(args: argparse.Namespace) -> int:
     """Run the Zalo API simulator."""
     import dataclasses
@@ -347,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ready", action="store_true", help="ask /readyz instead of /healthz")
     p.add_argument("--port", type=int, default=None, help="default: HOSO_METRICS_PORT")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
+    p = add("alerts", cmd_alerts, "Print the alert rules with runbook links on your base URL (Prometheus or Operator).")
+    p.add_argument("--runbook-base", required=True, help="where docs/runbook.md is published, e.g. https://wiki/hoso")
+    p.add_argument("--format", choices=["prometheus", "prometheus-rule"], default="prometheus")
+    p.add_argument("--rules", default="deploy/prometheus/rules/hoso.rules.yml", help="the rules file (a checkout's)")
     p = add("simulator", cmd_simulator, "Run the Zalo API simulator.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=None, help="default: HOSO_SIMULATOR_PORT")

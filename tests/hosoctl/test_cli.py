@@ -107,19 +107,18 @@ def test_change_me_placeholders_are_refused_too(tmp_path: Path):
     oas = tmp_path / "oas.json"
     oas.write_text('{"oas": [{"oa_id": "CHANGE-ME", "secret_key": "CHANGE-ME"}]}')
     done = hoso(
-        "webhook",
+        "dispatcher",
         env={
             **REAL_ZALO,
             "HOSO_PSEUDONYM_KEY": "CHANGE-ME-long-random-secret",
             "HOSO_ZALO_OA_SECRET_KEYS": "s3cr3t-from-zalo",
-            "HOSO_ZALO_APP_ID": "1234567890",
             "HOSO_OA_CONFIG": str(oas),
         },
     )
     assert done.returncode == EXIT_CONFIG
     assert "HOSO_PSEUDONYM_KEY is a placeholder" in done.stderr
     assert f"HOSO_OA_CONFIG ({oas}) still holds CHANGE-ME placeholders" in done.stderr
-    assert "HOSO_ZALO_OA_SECRET_KEYS" not in done.stderr
+    assert "HOSO_ZALO_OA_SECRET_KEYS" not in done.stderr  # not the dispatcher's secret
 
 
 def test_real_secrets_pass_and_the_loopback_simulator_accepts_demo_secrets(tmp_path: Path):
