@@ -201,3 +201,27 @@ def test_a_declared_simulator_on_another_host_may_use_demo_secrets_but_real_zalo
     found = problems(Settings.from_env({**REAL_ZALO, "HOSO_ZALO_SIMULATED": "true"}), "webhook")
     assert "HOSO_ZALO_SIMULATED is true while a Zalo URL is Zalo's own" in found
     assert "HOSO_PSEUDONYM_KEY is the demo value" in found
+
+
+def test_probe_exits_0_for_a_healthy_role_1_for_a_stuck_one_and_4_when_nothing_answers():
+    from hoso import metrics
+    from hoso.health import Health
+    from hosoctl.processes import free_port
+
+    clock = [100.0]
+    health = Health("gateway", loop_stall_s=5, clock=lambda: clock[0])
+    health.beat()
+    port = free_port()
+    server = metrics.serve(port, "gateway", health)
+    assert server is not None
+    try:
+        assert hoso("probe", "--port", str(port)).returncode == EXIT_OK
+        assert hoso("probe", "--ready", "--port", str(port)).returncode == EXIT_OK
+        clock[0] += 6
+        stuck = hoso("probe", "--port", str(port))
+        assert stuck.returncode == EXIT_FAILED and "event loop blocked" in stuck.stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hoso("probe", "--port", str(port)).returncode == EXIT_IO
+    assert hoso("probe").returncode == EXIT_CONFIG  # HOSO_METRICS_PORT=0: nothing to ask

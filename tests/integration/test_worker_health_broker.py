@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+import yaml
 
 from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
@@ -24,7 +25,9 @@ from hosoctl.processes import free_port
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
-LIVENESS_PERIOD_S = 10  # periodSeconds of the worker's livenessProbe in deploy/k8s/worker.yaml
+WORKER_MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "base" / "worker.yaml"
+[_STATEFULSET] = [d for d in yaml.safe_load_all(WORKER_MANIFEST.read_text()) if d and d["kind"] == "StatefulSet"]
+LIVENESS_PERIOD_S = _STATEFULSET["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["periodSeconds"]
 LOOP_STALL_S = 2.0
 
 WORKER_WITH_A_FREEZE_SWITCH = """
