@@ -7,13 +7,14 @@ co-partitioned with the dossier and subscription topics, so every lookup is loca
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 
 import faust
 
 from hoso import metrics
-from hoso.health import Health
+from hoso.health import BEAT_INTERVAL_S, Health
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
@@ -76,15 +77,21 @@ def worker_health(streams: StreamsApp, settings: Settings) -> Health:
     """Health of a worker: its event loop beats (a task of the app), it is in its group, its tables are restored.
 
     Faust fetches in its own consumer thread, so the loop's heartbeat is what shows a stuck worker: agents,
-    timers and table writes all run on that loop.
+    timers and table writes all run on that loop. The readiness facts are read on the loop too (Faust builds
+    some of its objects lazily, which must not happen from the probe thread) and are as fresh as the beat.
     """
     app = streams.app
     health = Health("worker", loop_stall_s=settings.health_loop_stall_s, poll_stall_s=settings.health_poll_stall_s)
-    health.require("consumer group joined", lambda: not app.rebalancing and app.consumer is not None)
-    health.require("tables restored", lambda: app.tables.recovery.completed.is_set())
+    facts = {"group joined": False, "tables restored": False}
+    for name in facts:
+        health.require(name, lambda name=name: facts[name])  # type: ignore[misc]
 
     async def heartbeat() -> None:
-        await health.heartbeat()
+        while True:
+            health.beat()
+            facts["group joined"] = app.consumer_generation_id > 0 and not app.rebalancing
+            facts["tables restored"] = app.tables.recovery.completed.is_set()
+            await asyncio.sleep(BEAT_INTERVAL_S)
 
     app.task(heartbeat)
     return health
