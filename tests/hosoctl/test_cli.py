@@ -45,7 +45,7 @@ def test_a_usage_error_exits_2_and_a_configuration_error_exits_3():
     assert hoso("topics", "drop").returncode == EXIT_USAGE
     done = hoso("topics", "list", env={"HOSO_PARTITIONS": "zero"})
     assert done.returncode == EXIT_CONFIG
-    assert "HOSO_PARTITIONS='zero' is not a valid int" in done.stderr and "Traceback" not in done.stderr
+    assert "HOSO_PARTITIONS" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_an_io_failure_exits_4_with_one_line_and_no_traceback(tmp_path: Path):
