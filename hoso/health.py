@@ -6,8 +6,9 @@ its consumer (when it has one) calls ``polled()`` on every pass of its fetch loo
 a rebalance. The verdict is computed from the age of those stamps by the metrics server's thread, which
 keeps answering (503) while the loop is stuck: a probe gets a clear "no" rather than a timeout.
 
-- ``/healthz`` (liveness): the loop beat within ``loop_stall_s`` and, for a consumer, the fetch loop ran
-  within ``poll_stall_s``. A process that has not beaten yet is "starting" (the startup probe covers it).
+- ``/healthz`` (liveness): the loop beat within ``loop_stall_s`` and, for a consumer that holds an
+  assignment, the fetch loop ran within ``poll_stall_s`` (during a rebalance the fetch loop may wait on state
+  loading). A process that has not beaten yet is "starting" (the startup probe covers it).
 - ``/readyz`` (readiness): live, plus every readiness condition the role declared (consumer group joined,
   tables restored) holds.
 """
@@ -69,8 +70,9 @@ class Health:
         self.last_poll = self.clock()
 
     def assigned(self, partitions: int) -> None:
-        """The consumer joined its group and owns ``partitions`` partitions (0 is a valid answer)."""
+        """The consumer joined its group and owns ``partitions`` partitions (0 is a valid answer): progress."""
         self.partitions = partitions
+        self.last_poll = self.clock()
 
     def revoked(self) -> None:
         """A rebalance started: not ready until the next assignment."""
@@ -104,7 +106,9 @@ class Health:
             reasons.append("starting: the event loop has not beaten yet")
         elif loop_age > self.loop_stall_s:
             reasons.append(f"event loop blocked for {loop_age:.1f}s (limit {self.loop_stall_s:g}s)")
-        if self.consumer and poll_age is not None and poll_age > self.poll_stall_s:
+        # A rebalance (revoked, not yet assigned) may legitimately hold the fetch loop while the new owner
+        # loads its state (the dispatcher's sent-log): not a reason to restart, only to be unready.
+        if self.consumer and self.partitions is not None and poll_age is not None and poll_age > self.poll_stall_s:
             reasons.append(f"consumer has not polled for {poll_age:.1f}s (limit {self.poll_stall_s:g}s)")
         details: dict[str, Any] = {"role": self.role, "loop_age_s": loop_age}
         if self.consumer:

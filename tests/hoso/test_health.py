@@ -73,6 +73,24 @@ def test_a_consumer_is_ready_only_with_an_assignment_and_a_first_poll_and_unread
     assert health.liveness().ok  # a rebalance is no reason to restart the process
 
 
+def test_a_long_rebalance_holding_the_fetch_loop_is_unready_but_alive():
+    clock = Clock()
+    health = Health("dispatcher", poll_stall_s=30.0, consumer=True, clock=clock)
+    health.beat()
+    health.polled()
+    health.assigned(4)
+    health.revoked()  # the new assignment loads the sent-log before the fetch loop runs again
+    clock.now += 120
+    health.beat()
+    assert health.liveness().ok
+    assert not health.readiness().ok
+    health.assigned(4)
+    assert health.liveness().ok
+    clock.now += 31
+    health.beat()
+    assert not health.liveness().ok  # assigned, and no poll since: stuck
+
+
 def test_readiness_waits_for_every_declared_condition_and_a_failing_check_means_not_ready():
     clock = Clock()
     health = Health("worker", clock=clock)
