@@ -200,13 +200,13 @@ ROLE_FAMILIES: dict[str, tuple[Collector, ...]] = {
 }
 """The hoso families each role serves: a dispatcher does not export the gateway's histogram at 0.
 A family declared above but listed under no role is served by every role (nothing is lost when a family is
-added without updating this map); tests/hoso/test_metrics_roles.py insists every family has a role."""
+added without updating this map); tests/hoso/test_health.py insists every family has a role."""
 
 RUNTIME_COLLECTORS: tuple[Collector, ...] = (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR)
 
 
 def unassigned_families() -> list[Collector]:
-    """hoso families in the default registry that no role lists (served by every role meanwhile)."""
+    """Collectors in the default registry that no role lists (served by every role meanwhile)."""
     assigned = {id(c) for families in ROLE_FAMILIES.values() for c in families}
     runtime = {id(c) for c in RUNTIME_COLLECTORS}
     collectors: Iterable[Collector] = list(REGISTRY._collector_to_names)  # no public listing of collectors
