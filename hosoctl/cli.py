@@ -58,7 +58,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
     else:
         current = _settings().to_env()
         for env, _default, doc in rows:
-            shown = "***" if "KEY" in env or "TOKEN" in env else current[env]
+            shown = "***" if any(w in env for w in ("KEY", "TOKEN", "PASSWORD", "SECRET")) else current[env]
             print(f"{env}={shown}\n    {doc}")
     return 0
 

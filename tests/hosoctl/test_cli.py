@@ -225,3 +225,10 @@ def test_probe_exits_0_for_a_healthy_role_1_for_a_stuck_one_and_4_when_nothing_a
         server.server_close()
     assert hoso("probe", "--port", str(port)).returncode == EXIT_IO
     assert hoso("probe").returncode == EXIT_CONFIG  # HOSO_METRICS_PORT=0: nothing to ask
+
+
+def test_settings_never_print_a_secret_value():
+    secrets = {"HOSO_KAFKA_SASL_PASSWORD": "kafka-pw-123", "HOSO_PSEUDONYM_KEY": "pseudo-456"}
+    out = hoso("settings", env=secrets).stdout
+    assert "HOSO_KAFKA_SASL_PASSWORD=***" in out and "HOSO_PSEUDONYM_KEY=***" in out
+    assert "kafka-pw-123" not in out and "pseudo-456" not in out
