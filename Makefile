@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas bench clean
+.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas bench clean deploy-tools
+
+KUSTOMIZE_VERSION := v5.7.1
 
 all: test
 
@@ -30,8 +32,13 @@ kafka-stop: install
 demo: kafka-jars   ## the live pipeline on synthetic dossiers
 	$(BIN)/hoso demo
 
-test: kafka-jars lint   ## unit, integration (real broker) and end-to-end tests
+test: kafka-jars lint deploy-tools   ## unit, integration (real broker) and end-to-end tests
 	$(BIN)/python -m pytest
+
+deploy-tools:   ## kustomize for the k8s overlay tests, built once from the Go module proxy
+	@command -v kustomize >/dev/null 2>&1 || test -x "$$(go env GOPATH 2>/dev/null)/bin/kustomize" || \
+	  { command -v go >/dev/null 2>&1 && GOTOOLCHAIN=local go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); } || \
+	  echo "kustomize is not installed (it needs Go): the k8s overlay tests are skipped outside CI"
 
 lint: install   ## style, and the import-layer contract in pyproject.toml (docs/architecture.md)
 	$(BIN)/ruff check .

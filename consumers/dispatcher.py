@@ -36,6 +36,7 @@ from consumers.tokens import TokenManager, TokenStore
 from consumers.zalo.client import ZaloClient
 from hoso import metrics
 from hoso.accounts import OARegistry, load_registry
+from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
@@ -68,6 +69,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.d = dispatcher
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self.d.health is not None:
+            self.d.health.revoked()
         # Let sends of these partitions finish (bounded) so the next owner does not repeat them, and let a
         # token refresh in progress finish before token leadership (partition 0) can move.
         deadline = time.monotonic() + REVOKE_WAIT_S
@@ -84,6 +87,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         loaded = await self.d.sent_log.load(sorted({tp.partition for tp in assigned}))
         log.info("assigned %d partitions; %d recent sends loaded from the sent-log", len(assigned), loaded)
+        if self.d.health is not None:
+            self.d.health.assigned(len(self.d.assignment()))
 
 
 class Dispatcher:
@@ -94,6 +99,8 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.topics = settings.topics
+        self.health: Health | None = None
+        """Set by run_dispatcher: the fetch loop and rebalances report progress to it."""
         self.registry = registry or load_registry(
             Path(settings.oa_config) if settings.oa_config else None, settings.default_oa_id
         )
@@ -188,6 +195,8 @@ class Dispatcher:
     async def _fetch_loop(self) -> None:
         assert self._consumer is not None
         while not self._stopping.is_set():
+            if self.health is not None:
+                self.health.polled()
             self._resume_due()
             if self.tracker.in_flight >= self.settings.dispatch_max_in_flight:
                 self._room.clear()
@@ -452,13 +461,22 @@ def _next_quota_day() -> float:
 
 def run_dispatcher(settings: Settings) -> None:
     """Run one dispatcher until SIGTERM/SIGINT."""
-    metrics.serve(settings.metrics_port)
+    health = Health(
+        "dispatcher",
+        loop_stall_s=settings.health_loop_stall_s,
+        poll_stall_s=settings.health_poll_stall_s,
+        consumer=True,
+    )
+    metrics.IN_FLIGHT_LIMIT.set(settings.dispatch_concurrency)
+    metrics.serve(settings.metrics_port, "dispatcher", health)
     if settings.metrics_port:
         topics = settings.topics
         start_lag_exporter(settings, settings.dispatcher_group, [topics.notifications.name])
 
     async def main() -> None:
         dispatcher = Dispatcher(settings)
+        dispatcher.health = health
+        beating = health.start_heartbeat()  # noqa: F841 (kept referenced for the life of the loop)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, dispatcher.stop)

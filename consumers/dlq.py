@@ -60,8 +60,17 @@ def read(client: dict[str, Any], topics: Topics) -> Iterator[DeadLetter]:
         consumer.close()
 
 
-def replay(client: dict[str, Any], topics: Topics, letters: list[DeadLetter]) -> int:
-    """Put the notifications back on the notifications topic (validated); returns how many."""
+def replay(client: dict[str, Any], topics: Topics, letters: list[DeadLetter], *, dry_run: bool = False) -> int:
+    """Put the notifications back on the notifications topic (validated); returns how many.
+
+    ``dry_run`` validates every letter and returns the count without publishing anything.
+    """
+    if dry_run:
+        for letter in letters:
+            n, problems = codec.validate(Notification, letter.notification)
+            if n is None:
+                raise ValueError(f"dead letter at offset {letter.offset} is not a valid notification: {problems}")
+        return len(letters)
     producer = KafkaProducer(**client, acks="all", enable_idempotence=True)
     try:
         futures = []

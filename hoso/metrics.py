@@ -6,7 +6,31 @@ which would both leak personal data and explode the series count.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+import threading
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+import orjson
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from hoso.health import Health
+
+# `_created` series double every counter and histogram and no hoso query or dashboard reads them.
+disable_created_metrics()
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
@@ -131,9 +155,113 @@ ZALO_EVENTS = Counter(
 CHAT_COMMANDS = Counter(
     "hoso_chat_commands_total", "Citizen chat commands answered, by command and outcome.", ["command", "outcome"]
 )
+IN_FLIGHT_LIMIT = Gauge(
+    "hoso_dispatcher_in_flight_limit", "Most Zalo sends this dispatcher runs at once (HOSO_DISPATCH_CONCURRENCY)."
+)
 
 
-def serve(port: int) -> None:
-    """Expose /metrics on ``port`` (0 disables), bound to all interfaces so Prometheus can scrape pods."""
-    if port:
-        start_http_server(port)
+# --- which role exports what ------------------------------------------------------------------
+ROLE_FAMILIES: dict[str, tuple[Collector, ...]] = {
+    "worker": (
+        EVENTS,
+        NOTIFICATIONS_EMITTED,
+        NOTIFICATIONS_SUPPRESSED,
+        AGENCY_LAST_EVENT,
+        OVERDUE_DOSSIERS,
+        COMPLIANCE_FLAGS,
+        HELD_MESSAGES,
+        SUBSCRIPTION_CHANGES,
+        BROADCAST_TARGETED,
+        ZALO_EVENTS,
+        CHAT_COMMANDS,
+        CONSUMER_LAG,
+    ),
+    "dispatcher": (
+        ZALO_REQUESTS,
+        ZALO_REQUEST_SECONDS,
+        END_TO_END_SECONDS,
+        DELIVERIES,
+        RETRIES,
+        POSSIBLE_DUPLICATES,
+        ALREADY_SENT,
+        PARKED,
+        IN_FLIGHT,
+        IN_FLIGHT_LIMIT,
+        DEAD_LETTERED,
+        TOKEN_EXPIRES_IN,
+        TOKEN_REFRESHES,
+        QUOTA_REMAINING,
+        QUOTA_DAILY,
+        OA_PAUSED,
+        CONSUMER_LAG,
+    ),
+    "gateway": (GATEWAY_REQUESTS, GATEWAY_ITEMS, GATEWAY_PUBLISH_SECONDS, BROADCASTS),
+    "webhook": (WEBHOOK_REQUESTS, WEBHOOK_SECONDS),
+}
+"""The hoso families each role serves: a dispatcher does not export the gateway's histogram at 0.
+A family declared above but listed under no role is served by every role (nothing is lost when a family is
+added without updating this map); tests/hoso/test_health.py insists every family has a role."""
+
+RUNTIME_COLLECTORS: tuple[Collector, ...] = (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR)
+
+
+def unassigned_families() -> list[Collector]:
+    """Collectors in the default registry that no role lists (served by every role meanwhile)."""
+    assigned = {id(c) for families in ROLE_FAMILIES.values() for c in families}
+    runtime = {id(c) for c in RUNTIME_COLLECTORS}
+    collectors: Iterable[Collector] = list(REGISTRY._collector_to_names)  # no public listing of collectors
+    return [c for c in collectors if id(c) not in assigned and id(c) not in runtime]
+
+
+def role_registry(role: str) -> CollectorRegistry:
+    """A registry with only ``role``'s families (plus process metrics and any family no role claims yet)."""
+    if role not in ROLE_FAMILIES:
+        raise ValueError(f"unknown role {role!r}; known: {', '.join(sorted(ROLE_FAMILIES))}")
+    registry = CollectorRegistry(auto_describe=True)
+    for collector in (*RUNTIME_COLLECTORS, *ROLE_FAMILIES[role], *unassigned_families()):
+        registry.register(collector)
+    return registry
+
+
+class _Handler(BaseHTTPRequestHandler):
+    registry: CollectorRegistry = REGISTRY
+    health: Health | None = None
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            self._send(200, generate_latest(self.registry), CONTENT_TYPE_LATEST)
+        elif path in ("/healthz", "/readyz") and self.health is not None:
+            verdict = self.health.liveness() if path == "/healthz" else self.health.readiness()
+            self._send(verdict.status, orjson.dumps(verdict.body()), "application/json")
+        else:
+            self._send(404, b"not found\n", "text/plain")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Probes every few seconds would flood the log."""
+
+
+def serve(port: int, role: str | None = None, health: Health | None = None) -> ThreadingHTTPServer | None:
+    """Serve /metrics (``role``'s families only) and, given ``health``, /healthz and /readyz on ``port``.
+
+    Runs in a daemon thread independent of the event loop, so a blocked loop is reported (503) rather than
+    hidden behind a timeout. Bound to all interfaces so Prometheus and the kubelet reach pods. Port 0: off.
+    """
+    if not port:
+        return None
+    handler = type(
+        "HosoProbeHandler",
+        (_Handler,),
+        {"registry": role_registry(role) if role else REGISTRY, "health": health},
+    )
+    server = ThreadingHTTPServer(("", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="hoso-metrics", daemon=True).start()
+    return server

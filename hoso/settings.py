@@ -235,6 +235,18 @@ class Settings(BaseSettings):
     simulator_port: int = _setting("HOSO_SIMULATOR_PORT", 18080, "Port of `hoso simulator` on loopback.")
     metrics_port: int = _setting("HOSO_METRICS_PORT", 0, "Prometheus /metrics port of this process (0: off).")
     log_level: str = _setting("HOSO_LOG_LEVEL", "INFO", "Log level of hoso processes.")
+    log_format: str = _setting("HOSO_LOG_FORMAT", "text", "Log lines as `text` or `json` (one object a line).")
+    health_loop_stall_s: float = _setting(
+        "HOSO_HEALTH_LOOP_STALL_S", 10.0, "/healthz fails once the event loop has not run for this many seconds."
+    )
+    health_poll_stall_s: float = _setting(
+        "HOSO_HEALTH_POLL_STALL_S", 60.0, "/healthz fails once a consumer's fetch loop has not run for this long (s)."
+    )
+    zalo_simulated: bool = _setting(
+        "HOSO_ZALO_SIMULATED",
+        False,
+        "The Zalo URLs are the simulator on another host (dev profile/overlay): demo secrets allowed; never real Zalo.",
+    )
 
     @property
     def local_broker(self) -> bool:
@@ -299,6 +311,8 @@ class Settings(BaseSettings):
             problems.append("HOSO_WEBHOOK_SIGNATURE_VARIANTS must list app_id and/or oa_id")
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             problems.append("HOSO_TOPIC_PREFIX must be a non-empty topic-safe name")
+        if self.log_format not in {"text", "json"}:
+            problems.append("HOSO_LOG_FORMAT must be text or json")
         if problems:
             raise ConfigurationError("bad settings: " + "; ".join(problems))
 

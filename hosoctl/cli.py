@@ -1,21 +1,51 @@
-"""The ``hoso`` command: one entry point for every process and operator task."""
+"""The ``hoso`` command: one entry point for every process and operator task.
+
+Exit codes, the same for every subcommand (scripts and probes rely on them):
+
+- 0  done
+- 1  a check failed (invalid input lines, a broker that is not ready, a dry run that found problems)
+- 2  usage error (unknown command or option, bad argument)
+- 3  configuration error (a setting, credential or file a human must fix; retrying will not help)
+- 4  Kafka or I/O error (broker unreachable, a record not acknowledged, a file or pipe failing)
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import orjson
 
-from hoso.errors import ConfigurationError, HosoError
+from hoso.errors import BrokerError, ConfigurationError, HosoError, PublishError
+from hoso.logs import configure as configure_logging
+from hoso.secret_guard import refuse_demo_secrets
 from hoso.settings import Settings, describe
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_IO = 0, 1, 2, 3, 4
 
 
 def _settings() -> Settings:
     return Settings.from_env()
+
+
+def _role_settings(role: str) -> Settings:
+    """Settings of a long-running role, refused when they would send demo secrets to the real Zalo."""
+    settings = _settings()
+    refuse_demo_secrets(settings, role)
+    return settings
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hoso")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
@@ -37,12 +67,12 @@ def cmd_kafka(args: argparse.Namespace) -> int:
     settings = _settings()
     if not settings.local_broker and args.action != "status":
         print(f"KAFKA_BOOTSTRAP is set ({settings.kafka_bootstrap}); hoso does not manage that cluster.")
-        return 0 if args.action == "fetch" else 2
+        return EXIT_OK if args.action == "fetch" else EXIT_CONFIG
     from hosoctl.local_kafka import LocalBroker
 
     broker = LocalBroker.from_settings(settings)
     if args.action == "fetch":
-        print(f"kafka jars in {broker.ensure_jars()}")
+        print(f"kafka jars in {broker.ensure_jars(progress=_progress)}")
     elif args.action == "start":
         broker.start()
         print(f"kafka {settings.kafka_version} ready at {settings.bootstrap}")
@@ -79,7 +109,7 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     """Run a Faust streams worker."""
     from streams.app import run_worker
 
-    run_worker(_settings())
+    run_worker(_role_settings("worker"))
     return 0
 
 
@@ -87,7 +117,7 @@ def cmd_webhook(_args: argparse.Namespace) -> int:
     """Run the Zalo webhook receiver."""
     from producers.webhook import run_webhook
 
-    run_webhook(_settings())
+    run_webhook(_role_settings("webhook"))
     return 0
 
 
@@ -95,7 +125,7 @@ def cmd_dispatcher(_args: argparse.Namespace) -> int:
     """Run a dispatcher."""
     from consumers.dispatcher import run_dispatcher
 
-    run_dispatcher(_settings())
+    run_dispatcher(_role_settings("dispatcher"))
     return 0
 
 
@@ -103,8 +133,37 @@ def cmd_gateway(_args: argparse.Namespace) -> int:
     """Run the HTTP ingest gateway."""
     from producers.gateway import run_gateway
 
-    run_gateway(_settings())
+    run_gateway(_role_settings("gateway"))
     return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    """Ask this container's role for /healthz (or /readyz): the Compose healthcheck."""
+    import urllib.error
+    import urllib.request
+
+    port = args.port or _settings().metrics_port
+    if not port:
+        raise ConfigurationError("HOSO_METRICS_PORT is 0: this process serves no health endpoint")
+    path = "/readyz" if args.ready else "/healthz"
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=args.timeout) as answer:
+            print(answer.read().decode())
+            return EXIT_OK
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode())
+        return EXIT_FAILED
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """Print hoso's alert rules with runbook links on this deployment's base URL."""
+    from hosoctl.alert_rules import render
+
+    try:
+        sys.stdout.write(render(Path(args.rules), args.runbook_base, args.format))
+    except ValueError as exc:
+        raise ConfigurationError(f"--runbook-base: {exc}") from exc
+    return EXIT_OK
 
 
 def cmd_simulator(args: argparse.Namespace) -> int:
@@ -170,14 +229,21 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     topics = settings.topics
     client = kafka_python(settings)
     letters = [d for d in dlq.read(client, topics) if not args.oa or d.oa_id == args.oa]
+    if args.limit is not None:
+        letters = letters[: args.limit]
     if args.action == "list":
         for d in letters:
             print(f"{d.offset:8} {d.dead_at} oa={d.oa_id} attempts={d.attempts} tracking={d.tracking_id} {d.reason}")
         print(f"{len(letters)} dead letters")
-        return 0
-    count = dlq.replay(client, topics, letters)
-    print(f"replayed {count} notifications to {topics.notifications.name}")
-    return 0
+        return EXIT_OK
+    try:
+        count = dlq.replay(client, topics, letters, dry_run=args.dry_run)
+    except ValueError as exc:
+        print(f"hoso: nothing replayed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    done = "would replay" if args.dry_run else "replayed"
+    print(f"{done} {count} notifications to {topics.notifications.name}")
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -264,7 +330,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
-    parser = argparse.ArgumentParser(prog="hoso", description="Zalo notifications for administrative dossiers.")
+    parser = argparse.ArgumentParser(
+        prog="hoso",
+        description="Zalo notifications for administrative dossiers.",
+        epilog="exit codes: 0 ok, 1 a check failed, 2 usage, 3 configuration, 4 Kafka or I/O",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
@@ -282,6 +353,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("webhook", cmd_webhook, "Run the Zalo webhook receiver (chat messages, follows, ZNS receipts).")
     add("dispatcher", cmd_dispatcher, "Run a Zalo dispatcher.")
     add("gateway", cmd_gateway, "Run the HTTP ingest gateway (agency API keys, DVCQG payloads).")
+    p = add("probe", cmd_probe, "Check this host's role: exit 0 when /healthz (or /readyz) answers 200, 1 when not.")
+    p.add_argument("--ready", action="store_true", help="ask /readyz instead of /healthz")
+    p.add_argument("--port", type=int, default=None, help="default: HOSO_METRICS_PORT")
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
+    p = add("alerts", cmd_alerts, "Print the alert rules with runbook links on your base URL (Prometheus or Operator).")
+    p.add_argument("--runbook-base", required=True, help="where docs/runbook.md is published, e.g. https://wiki/hoso")
+    p.add_argument("--format", choices=["prometheus", "prometheus-rule"], default="prometheus")
+    p.add_argument("--rules", default="deploy/prometheus/rules/hoso.rules.yml", help="the rules file (a checkout's)")
     p = add("simulator", cmd_simulator, "Run the Zalo API simulator.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=None, help="default: HOSO_SIMULATOR_PORT")
@@ -296,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("dlq", cmd_dlq, "List or replay the dead-letter topic (replays keep tracking ids: no double sends).")
     p.add_argument("action", choices=["list", "replay"])
     p.add_argument("--oa", default=None, help="only this Official Account")
+    p.add_argument("--limit", type=_positive, default=None, help="at most this many (oldest first)")
+    p.add_argument("--dry-run", action="store_true", help="replay: validate and count, publish nothing")
     p = add("demo", cmd_demo, "Run the live pipeline on synthetic dossiers and reconcile what Zalo received.")
     p.add_argument("--dossiers", type=int, default=50)
     p.add_argument("--seed", type=int, default=None, help="default: random (printed)")
@@ -336,21 +417,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def exit_code(exc: BaseException) -> int:
+    """The documented exit code for an error that ended a command."""
+    from kafka.errors import KafkaError as SyncKafkaError
+
+    if isinstance(exc, ConfigurationError):
+        return EXIT_CONFIG
+    if isinstance(exc, BrokerError | PublishError | SyncKafkaError | OSError | TimeoutError):
+        return EXIT_IO
+    try:
+        from aiokafka.errors import KafkaError as AsyncKafkaError
+    except ImportError:  # pragma: no cover (a dependency of every role)
+        return EXIT_FAILED
+    return EXIT_IO if isinstance(exc, AsyncKafkaError) else EXIT_FAILED
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout closed early (``hoso settings | head``): stop quietly, as Unix tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hoso`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        level = Settings.from_env().log_level.upper()
+        settings = Settings.from_env()
+        level, fmt = settings.log_level.upper(), settings.log_format
     except HosoError:
-        level = "INFO"
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        level, fmt = "INFO", "json" if os.environ.get("HOSO_LOG_FORMAT") == "json" else "text"
+    configure_logging(level, fmt)
     for noisy in ("kafka", "aiokafka", "httpx"):  # client chatter at INFO hides what hoso says
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
-        return int(args.func(args) or 0)
-    except HosoError as exc:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except Exception as exc:
+        if not isinstance(exc, HosoError) and exit_code(exc) != EXIT_IO:
+            raise  # a bug: keep the traceback
+        logging.getLogger("hoso").debug("command failed", exc_info=True)
         print(f"hoso: {exc}", file=sys.stderr)
-        return 2
+        return exit_code(exc)
     except KeyboardInterrupt:
         return 130
 

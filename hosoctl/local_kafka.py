@@ -32,9 +32,10 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,11 +173,12 @@ class LocalBroker:
 
     # ------------------------------------------------------------------ jars
 
-    def ensure_jars(self) -> Path:
+    def ensure_jars(self, progress: Callable[[str], None] | None = None) -> Path:
         """Resolve the broker jars with Maven unless a complete copy is already there.
 
         Maven downloads into a staging folder that is renamed into place only after it succeeded
         and the marker file was written, so an interrupted run never leaves a usable-looking folder.
+        ``progress`` is told about each jar Maven downloads (a first fetch takes minutes).
         """
         lib = self.lib_dir
         if self._jars_complete(lib):
@@ -185,10 +187,12 @@ class LocalBroker:
         # The jars folder may be shared by several homes (tests), so it has its own lock.
         with _flock(lib.parent / f".{lib.name}.lock"):
             if not self._jars_complete(lib):
-                self._download_jars(lib)
+                if progress is not None:
+                    progress(f"resolving Kafka {self.config.version} jars with Maven into {lib} (first run only)")
+                self._download_jars(lib, progress)
         return lib
 
-    def _download_jars(self, lib: Path) -> None:
+    def _download_jars(self, lib: Path, progress: Callable[[str], None] | None = None) -> None:
         mvn = shutil.which("mvn")
         if mvn is None:
             raise BrokerError("Maven ('mvn') is not on PATH; it is needed once to fetch the Kafka jars")
@@ -198,22 +202,13 @@ class LocalBroker:
         staging = Path(tempfile.mkdtemp(prefix=f".{lib.name}.", dir=lib.parent))
         try:
             cmd = [
-                mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom),
+                mvn, "-B", "-Dstyle.color=never", "-f", str(pom),
                 f"-Dkafka.version={self.config.version}",
                 "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
             ]  # fmt: skip
-            try:
-                result = subprocess.run(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    timeout=_MVN_TIMEOUT_S,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise BrokerError(f"Maven did not finish within {_MVN_TIMEOUT_S:.0f} s: {' '.join(cmd)}") from exc
+            result = _run_maven(cmd, progress)
+            if result.returncode is None:
+                raise BrokerError(f"Maven did not finish within {_MVN_TIMEOUT_S:.0f} s: {' '.join(cmd)}")
             if result.returncode != 0:
                 raise BrokerError(
                     f"Maven failed (exit {result.returncode}) resolving Kafka {self.config.version}:"
@@ -629,3 +624,35 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+@dataclass(frozen=True)
+class _MavenRun:
+    returncode: int | None  # None: killed at the timeout
+    stdout: str
+
+
+def _run_maven(cmd: list[str], progress: Callable[[str], None] | None) -> _MavenRun:
+    """Run Maven, telling ``progress`` about every jar it downloads; kill it after ``_MVN_TIMEOUT_S``."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        proc.kill()
+
+    timer = threading.Timer(_MVN_TIMEOUT_S, expire)
+    timer.start()
+    lines: list[str] = []
+    jars = 0
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if progress is not None and line.startswith("Downloaded from") and ".jar " in line:
+                jars += 1
+                progress(f"kafka fetch: {jars} jars downloaded ({line.split()[3].rsplit('/', 1)[-1]})")
+        code = proc.wait()
+    finally:
+        timer.cancel()
+    return _MavenRun(None if expired.is_set() else code, "".join(lines))

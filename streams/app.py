@@ -7,11 +7,14 @@ co-partitioned with the dossier and subscription topics, so every lookup is loca
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 
 import faust
 
 from hoso import metrics
+from hoso.health import BEAT_INTERVAL_S, Health
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
@@ -70,15 +73,43 @@ PAYLOAD_LOGGERS = ("faust.topics", "faust.transport.drivers.aiokafka")
 held at INFO even when the worker runs at DEBUG."""
 
 
+def worker_health(streams: StreamsApp, settings: Settings) -> Health:
+    """Health of a worker: its event loop beats (a task of the app), it is in its group, its tables are restored.
+
+    Faust fetches in its own consumer thread, so the loop's heartbeat is what shows a stuck worker: agents,
+    timers and table writes all run on that loop. The readiness facts are read on the loop too (Faust builds
+    some of its objects lazily, which must not happen from the probe thread) and are as fresh as the beat.
+    """
+    app = streams.app
+    health = Health("worker", loop_stall_s=settings.health_loop_stall_s, poll_stall_s=settings.health_poll_stall_s)
+    facts = {"group joined": False, "tables restored": False}
+    for name in facts:
+        health.require(name, lambda name=name: facts[name])  # type: ignore[misc]
+
+    async def heartbeat() -> None:
+        while True:
+            health.beat()
+            facts["group joined"] = app.consumer_generation_id > 0 and not app.rebalancing
+            facts["tables restored"] = app.tables.recovery.completed.is_set()
+            await asyncio.sleep(BEAT_INTERVAL_S)
+
+    app.task(heartbeat)
+    return health
+
+
 def run_worker(settings: Settings) -> None:
     """Run one Faust worker until SIGTERM/SIGINT."""
     (settings.state_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     streams = build(settings)
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, "worker", worker_health(streams, settings))
     if settings.metrics_port:
         sources = [streams.topics.dossier_events.name, streams.topics.subscription_changes.name]
         start_lag_exporter(settings, settings.app_id, sources)
-    worker = faust.Worker(streams.app, loglevel=settings.log_level.lower(), quiet=True)
+    # JSON logs: keep the handler `hoso` configured; Faust's own set-up would print coloured text.
+    keep_logging = {"override_logging": False} if settings.log_format == "json" else {}
+    worker = faust.Worker(streams.app, loglevel=settings.log_level.lower(), quiet=True, **keep_logging)
+    if not sys.stdout.isatty():
+        worker.spinner = None  # its cursor escapes would land in container logs as garbage lines
     for name in PAYLOAD_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO)
     worker.execute_from_commandline()

@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 
 from hoso import metrics
 from hoso.errors import PublishError
+from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
 from hoso.settings import Settings
 from producers.gateway.app import create_app
@@ -116,22 +117,27 @@ async def _started_producer(settings: Settings) -> AIOKafkaProducer:
     return producer
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, health: Health) -> None:
+    beating = health.start_heartbeat()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     running = await start_gateway(settings)
+    health.require("listening", lambda: True)
     print(f"ingest gateway listening on {running.url}", flush=True)
     try:
         await stop.wait()
     finally:
+        beating.cancel()
         await running.stop()
 
 
 def run_gateway(settings: Settings) -> None:
     """Run the ingest gateway until SIGTERM or SIGINT (``hoso gateway``)."""
-    metrics.serve(settings.metrics_port)
+    health = Health("gateway", loop_stall_s=settings.health_loop_stall_s)
+    health.require("listening", lambda: False)  # replaced once the socket accepts connections
+    metrics.serve(settings.metrics_port, "gateway", health)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings))
+        asyncio.run(_serve(settings, health))

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from hoso import metrics
+from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
 from hoso.settings import Settings
 from producers.webhook.events import build_event, record_key
@@ -144,7 +145,10 @@ def run_webhook(settings: Settings) -> None:
 
     async def main() -> None:
         receiver = WebhookReceiver(settings)
-        metrics.serve(settings.metrics_port)
+        health = Health("webhook", loop_stall_s=settings.health_loop_stall_s)
+        health.require("producer started and listening", lambda: receiver.port > 0 and receiver._producer is not None)
+        metrics.serve(settings.metrics_port, "webhook", health)
+        beating = health.start_heartbeat()  # noqa: F841 (kept referenced for the life of the loop)
         await receiver.start()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()

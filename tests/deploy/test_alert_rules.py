@@ -8,6 +8,7 @@ import subprocess
 import pytest
 import yaml
 
+from hosoctl.alert_rules import RUNBOOK_BASE, prometheus_rule, render
 from tests.deploy.promql import unknown_metrics
 from tests.deploy.tools import DEPLOY, ROOT, require_tool
 
@@ -61,6 +62,11 @@ def test_the_alerts_the_issue_asks_for_exist():
         "HosoAgencySilent",
         "HosoEndToEndLatencyP99High",
         "HosoOAPaused",
+        "HosoGatewayServerErrors",
+        "HosoGatewayPublishFailing",
+        "HosoWebhookForgedCalls",
+        "HosoWebhookPublishFailed",
+        "HosoDispatcherSaturated",
     }
 
 
@@ -79,9 +85,35 @@ def test_every_alert_queries_only_metrics_hoso_exports(alert: dict):
 @pytest.mark.parametrize("alert", alerts(), ids=lambda a: a["alert"])
 def test_every_alert_has_a_severity_and_a_runbook_section(alert: dict):
     assert alert["labels"]["severity"] in {"warning", "critical"}
-    anchor = alert["annotations"]["runbook_url"].split("#", 1)[1]
+    url, anchor = alert["annotations"]["runbook_url"].split("#", 1)
+    assert url == RUNBOOK_BASE, "runbook links are absolute, on the one configurable base"
     headings = {
         re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
         for h in re.findall(r"^#+ (.+)$", RUNBOOK.read_text(), re.M)
     }
     assert anchor in headings, f"docs/runbook.md has no section for {alert['alert']}"
+
+
+def test_the_runbook_base_is_configurable_and_only_the_links_change(tmp_path):
+    promtool = require_tool("promtool")
+    base = "https://wiki.sotttt.quangninh.gov.vn/hoso/runbook"
+    text = render(RULES, base, "prometheus")
+    moved = tmp_path / "hoso.rules.yml"
+    moved.write_text(text)
+    done = subprocess.run([promtool, "check", "rules", str(moved)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ours, theirs = yaml.safe_load(RULES.read_text()), yaml.safe_load(text)
+    links = [r["annotations"].pop("runbook_url") for g in theirs["groups"] for r in g["rules"]]
+    for g in ours["groups"]:
+        for r in g["rules"]:
+            r["annotations"].pop("runbook_url")
+    assert ours == theirs
+    assert all(link.startswith(base + "#hoso") for link in links)
+    with pytest.raises(ValueError, match="absolute"):
+        render(RULES, "docs/runbook.md", "prometheus")
+
+
+def test_the_prometheus_operator_copy_is_the_rendering_of_the_rules_file():
+    committed = (DEPLOY / "k8s" / "base" / "prometheusrule.yaml").read_text()
+    assert committed == prometheus_rule(yaml.safe_load(RULES.read_text()))
+    assert render(RULES, RUNBOOK_BASE, "prometheus") == RULES.read_text()

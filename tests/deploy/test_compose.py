@@ -1,4 +1,5 @@
-"""deploy/docker-compose.yml: valid for Compose, every role present, hoso configured only through its settings."""
+"""deploy/docker-compose.yml: valid for Compose, every role present, hoso configured only through its settings,
+no secret defaulted outside the dev profile's env file, real health checks, bounded memory and logs, alerts routed."""
 
 from __future__ import annotations
 
@@ -9,27 +10,56 @@ import subprocess
 import pytest
 import yaml
 
+from hoso.secret_guard import problems
+from hoso.settings import Settings
+from hosoctl.cli import build_parser
 from tests.deploy.settings_env import declared_settings
 from tests.deploy.tools import DEPLOY, compose_command, require_tool
 
 COMPOSE = DEPLOY / "docker-compose.yml"
+DEV_ENV = DEPLOY / "dev.env"
 HOSO_ROLES = {"topics", "worker", "dispatcher", "gateway", "webhook", "simulator"}
+LONG_RUNNING = ("worker", "dispatcher", "gateway", "webhook")
+PRODUCTION_ENV = {
+    "HOSO_PSEUDONYM_KEY": "p" * 48,
+    "HOSO_ZALO_APP_ID": "4312099887766",
+    "HOSO_ZALO_OA_SECRET_KEYS": "zalo-oa-secret-from-the-console",
+    "HOSO_SECRETS_DIR": "/etc/hoso/secrets",
+    "GRAFANA_ADMIN_PASSWORD": "a-strong-one",
+}
+
+
+def compose_config(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`compose config` in a clean environment, so the machine's variables cannot change what is checked."""
+    clean = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), **(env or {})}
+    return subprocess.run(
+        [*compose_command(), "-f", str(COMPOSE), *args, "config"],
+        capture_output=True,
+        text=True,
+        env=clean,
+        check=False,
+        cwd=DEPLOY,
+    )
 
 
 @pytest.fixture(scope="module")
 def resolved() -> dict:
-    """`docker compose config` output with the dev profile: the file as Compose understands it."""
-    # A clean environment, so variables of the machine running the tests cannot change what is checked.
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
-    done = subprocess.run(
-        [*compose_command(), "-f", str(COMPOSE), "--profile", "dev", "config"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    """`docker compose config` output with the dev profile and its env file: the file as Compose understands it."""
+    done = compose_config("--env-file", str(DEV_ENV), "--profile", "dev")
     assert done.returncode == 0, done.stderr
     return yaml.safe_load(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def production() -> dict:
+    """The same file for production: secrets from the environment, no dev profile, no dev env file."""
+    done = compose_config(env=PRODUCTION_ENV)
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)
+
+
+def role_settings(service: dict) -> Settings:
+    return Settings.from_env({k: str(v) for k, v in service["environment"].items() if v is not None})
 
 
 def raw() -> dict:
@@ -56,9 +86,9 @@ def test_compose_config_accepts_the_file(resolved: dict):
     assert set(resolved["services"]) >= HOSO_ROLES | {"kafka", "prometheus", "grafana"}
 
 
-def test_kafka_is_the_official_image_4x_in_kraft_mode(resolved: dict):
+def test_kafka_is_the_official_image_of_the_one_kafka_release_hoso_runs_in_kraft_mode(resolved: dict):
     kafka = resolved["services"]["kafka"]
-    assert re.fullmatch(r"apache/kafka:4\.\d+\.\d+", kafka["image"])
+    assert kafka["image"] == f"apache/kafka:{Settings.from_env({}).kafka_version}"
     assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert "KAFKA_ZOOKEEPER_CONNECT" not in kafka["environment"]
 
@@ -79,14 +109,14 @@ def test_every_hoso_variable_is_a_declared_setting(resolved: dict):
 def test_every_interpolated_hoso_variable_is_a_declared_setting():
     text = COMPOSE.read_text()
     used = set(re.findall(r"\$\{(\w+)", text))
-    compose_only = {"HOSO_IMAGE", "GRAFANA_ADMIN_PASSWORD"}
+    compose_only = {"HOSO_IMAGE", "GRAFANA_ADMIN_PASSWORD", "HOSO_SECRETS_DIR"}
     assert not used - declared_settings() - compose_only
 
 
 def test_topic_setup_runs_once_before_every_long_running_role(resolved: dict):
     services = resolved["services"]
     assert services["topics"]["command"] == ["topics", "create"]
-    for role in ("worker", "dispatcher", "gateway", "webhook"):
+    for role in LONG_RUNNING:
         assert services[role]["depends_on"]["topics"]["condition"] == "service_completed_successfully", role
 
 
@@ -119,6 +149,10 @@ def test_prometheus_loads_the_rules_it_is_given(resolved: dict):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 rule files found" in done.stdout
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    [target] = [t for am in config["alerting"]["alertmanagers"] for sc in am["static_configs"] for t in sc["targets"]]
+    host, port = target.split(":")
+    assert host in resolved["services"] and f"{port}" in str(resolved["services"][host]["ports"])
     assert {"/etc/prometheus/prometheus.yml", "/etc/prometheus/rules"} <= mount_targets(
         resolved["services"]["prometheus"]
     )
@@ -136,3 +170,71 @@ def test_every_kafka_role_agrees_on_broker_prefix_and_partitions(resolved: dict)
         values = {s["environment"][variable] for s in kafka_roles}
         assert len(values) == 1, f"{variable} differs between roles: {values}"
     assert resolved["services"]["worker"]["environment"]["KAFKA_BOOTSTRAP"].split(":")[0] == "kafka"
+
+
+# --- secrets: nothing defaulted outside the dev profile --------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["HOSO_PSEUDONYM_KEY", "HOSO_ZALO_OA_SECRET_KEYS", "GRAFANA_ADMIN_PASSWORD"])
+def test_without_the_dev_env_file_every_secret_must_be_given(missing: str):
+    done = compose_config(env={k: v for k, v in PRODUCTION_ENV.items() if k != missing})
+    assert done.returncode != 0
+    assert f"set {missing}" in done.stderr
+
+
+def test_production_talks_to_the_real_zalo_and_its_secrets_pass_the_start_up_guard(production: dict):
+    for role in LONG_RUNNING:
+        settings = role_settings(production["services"][role])
+        assert not settings.zalo_simulated
+        assert settings.zalo_oa_url == "https://openapi.zalo.me", role
+        # Files named by HOSO_OA_CONFIG / HOSO_GATEWAY_KEYS_FILE live in the mounted secrets folder.
+        for path in (settings.oa_config, settings.gateway_keys_file):
+            assert not path or path.startswith("/run/hoso-secrets/"), (role, path)
+        assert problems(settings, role) == [], role
+
+
+def test_the_dev_profile_runs_demo_secrets_only_against_the_declared_simulator(resolved: dict):
+    for role in LONG_RUNNING:
+        settings = role_settings(resolved["services"][role])
+        assert settings.zalo_simulated and settings.zalo_oa_url == "http://simulator:18080"
+        assert problems(settings, role) == [], role
+        # The same demo values next to the real Zalo: every role refuses to start.
+        real = settings.replace(zalo_oa_url="https://openapi.zalo.me", zalo_simulated=False)
+        assert any("demo value" in p for p in problems(real, role)), role
+
+
+# --- health, memory, logs, alerts ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", LONG_RUNNING)
+def test_every_long_running_role_is_health_checked_through_its_health_endpoint(resolved: dict, role: str):
+    check = resolved["services"][role]["healthcheck"]
+    assert check["test"][0] == "CMD"
+    args = build_parser().parse_args(check["test"][2:])
+    assert check["test"][1] == "hoso" and args.func.__name__ == "cmd_probe" and not args.ready
+    assert int(resolved["services"][role]["environment"]["HOSO_METRICS_PORT"]) > 0  # where /healthz is served
+    assert check["retries"] >= 2 and check["start_period"]  # table restore / group join is not a failure
+
+
+def test_every_service_has_a_memory_limit_and_rotated_logs(resolved: dict):
+    for name, service in resolved["services"].items():
+        assert service.get("mem_limit"), f"{name} has no memory limit"
+        logging = service.get("logging", {})
+        assert logging.get("driver") == "json-file" and logging["options"]["max-size"], name
+        assert int(logging["options"]["max-file"]) >= 2, name
+
+
+def test_alertmanager_config_is_valid_and_routes_every_alert_to_a_webhook(resolved: dict):
+    amtool = require_tool("amtool")
+    config = DEPLOY / "alertmanager" / "alertmanager.yml"
+    done = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    routes = yaml.safe_load(config.read_text())
+    receivers = {r["name"]: r for r in routes["receivers"]}
+    assert receivers[routes["route"]["receiver"]]["webhook_configs"][0]["url"].startswith("http")
+    assert "/etc/alertmanager/alertmanager.yml" in mount_targets(resolved["services"]["alertmanager"])
+
+
+def test_grafana_has_no_default_password(resolved: dict):
+    raw_env = raw()["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+    assert raw_env.startswith("${GRAFANA_ADMIN_PASSWORD:?")

@@ -288,6 +288,7 @@ CHECKED_FAMILIES = {
     "hoso_deliveries_total",
     "hoso_delivery_retries_total",
     "hoso_dispatcher_in_flight",
+    "hoso_dispatcher_in_flight_limit",
     "hoso_consumer_lag_records",
     "hoso_notifications_suppressed_total",
     "hoso_held_released_total",

@@ -41,3 +41,15 @@ def compose_command() -> list[str]:
         if probe.returncode == 0:
             return [docker, "compose"]
     return [require_tool("docker-compose")]
+
+
+def kustomize_command() -> list[str]:
+    """``kustomize`` from PATH or from ``go install`` (GOPATH/bin, where .ci/run puts it); skip/fail as above."""
+    path = shutil.which("kustomize")
+    if path:
+        return [path]
+    gopath = Path(os.environ.get("GOPATH") or Path.home() / "go")
+    installed = gopath / "bin" / "kustomize"
+    if installed.is_file():
+        return [str(installed)]
+    return [require_tool("kustomize")]

@@ -168,6 +168,9 @@ for arg in "$@"; do
     -Dkafka.version=*) version="${arg#-Dkafka.version=}" ;;
   esac
 done
+repo="https://repo.maven.apache.org/maven2/org/apache/kafka/kafka-clients/$version"
+echo "Downloading from central: $repo/kafka-clients-$version.pom"
+echo "Downloaded from central: $repo/kafka-clients-$version.jar (12 MB at 3 MB/s)"
 touch "$out/kafka_2.13-$version.jar" "$out/kafka-clients-$version.jar"
 """
 
@@ -191,6 +194,21 @@ def test_ensure_jars_replaces_incomplete_copy_once(tmp_path: Path, monkeypatch: 
     assert len(calls) == 1
     assert "-Dkafka.version=4.3.1" in calls[0] and "dependency:copy-dependencies" in calls[0]
     assert "-DincludeScope=runtime" in calls[0]
+
+
+def test_a_first_fetch_reports_each_jar_maven_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "mvn"
+    fake.write_text(FAKE_MVN)
+    fake.chmod(0o755)
+    monkeypatch.setattr(kafka_local.shutil, "which", lambda name: str(fake) if name == "mvn" else None)
+    broker = LocalBroker(BrokerConfig(home=tmp_path / "home", version="4.4.0"))
+    said: list[str] = []
+    broker.ensure_jars(progress=said.append)
+    assert said[0].startswith("resolving Kafka 4.4.0 jars with Maven")
+    assert said[1:] == ["kafka fetch: 1 jars downloaded (kafka-clients-4.4.0.jar)"]
+    said.clear()
+    broker.ensure_jars(progress=said.append)
+    assert said == []  # already there: nothing to report
 
 
 def test_stale_pid_of_unrelated_process_is_not_killed(tmp_path: Path, sleeper: subprocess.Popen[bytes]) -> None:
