@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 
+from hoso import redact
 from hoso.errors import ConfigurationError, HosoError
 from hoso.settings import Settings, describe
 
@@ -345,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HosoError:
         level = "INFO"
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    redact.install()  # every process started through `hoso` (worker, dispatcher, gateway, ...) logs no payloads
     for noisy in ("kafka", "aiokafka", "httpx"):  # client chatter at INFO hides what hoso says
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
