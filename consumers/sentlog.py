@@ -30,6 +30,7 @@ class SentLog:
         self.topic = topic
         self._lookback_s = lookback_s
         self._ids: dict[int, dict[str, float]] = {}  # partition -> tracking id -> when Zalo accepted it
+        self._unwritten: dict[int, dict[str, float]] = {}  # noted, durable write not acknowledged yet
         self._pruned_at = time.time()
 
     async def load(self, partitions: list[int]) -> int:
@@ -67,9 +68,12 @@ class SentLog:
         return loaded
 
     def forget(self, partitions: list[int]) -> None:
-        """Drop partitions this process no longer owns."""
+        """Drop partitions this process no longer owns, except sends whose write is still being retried:
+        the Kafka copy does not exist yet, so if the partition comes back this memory is all there is."""
         for p in partitions:
             self._ids.pop(p, None)
+            if self._unwritten.get(p):
+                self._ids[p] = dict(self._unwritten[p])
 
     def seen(self, partition: int, tracking_id: str) -> bool:
         """Whether Zalo already accepted this tracking id (as far as the log knows)."""
@@ -79,6 +83,7 @@ class SentLog:
         """Remember at once that Zalo accepted ``tracking_id`` (before the durable write is acknowledged)."""
         now = time.time()
         self._ids.setdefault(partition, {})[tracking_id] = now
+        self._unwritten.setdefault(partition, {})[tracking_id] = now
         if now - self._pruned_at > PRUNE_EVERY_S:
             self.prune(now)
 
@@ -88,6 +93,7 @@ class SentLog:
         """Durably record an accepted send (returns after the broker acknowledged it; raises if it did not)."""
         value = orjson.dumps({"tracking_id": tracking_id, "msg_id": msg_id, "oa_id": oa_id, "sent_at": time.time()})
         await producer.send_and_wait(self.topic, key=key, value=value, partition=partition)
+        self._unwritten.get(partition, {}).pop(tracking_id, None)
 
     async def record(
         self, producer: AIOKafkaProducer, partition: int, key: bytes | None, tracking_id: str, msg_id: str, oa_id: str
