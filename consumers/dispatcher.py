@@ -409,8 +409,8 @@ class Dispatcher:
         if r.next is Next.SENT:
             assert r.accepted is not None
             self.stats.sent += 1
-            await self._write_sent(tp, record, n, r.accepted.msg_id)
             metrics.DELIVERIES.labels(n.oa_id, "sent").inc()
+            await self._write_sent(tp, record, n, r.accepted.msg_id)
             oa = self.registry.oas[n.oa_id]
             if r.accepted.remaining_quota is not None and r.accepted.remaining_quota <= oa.quota_reserve:
                 self._hold(n.oa_id, _next_quota_day(), "quota")

@@ -285,7 +285,10 @@ def test_notifications_emitted_cover_what_zalo_accepted(live: Live):
 
 def test_sent_deliveries_match_what_zalo_accepted(live: Live):
     # The demo's reconciliation covers the dossier messages; the area alerts sent afterwards come on top.
-    accepted = httpx.get(f"{live.stack['simulator']}/_sim/stats", timeout=10).json()["accepted"]
+    # A send whose answer the simulator held past the deadline ("timeout" fault, provoked above) was accepted
+    # by Zalo but never seen as sent by the dispatcher.
+    stats = httpx.get(f"{live.stack['simulator']}/_sim/stats", timeout=10).json()
+    accepted = stats["accepted"] - stats["faults_injected"].get("timeout", 0)
     sent = live.wait_for('sum(hoso_deliveries_total{outcome="sent"})', lambda v: v == accepted, timeout=30)
     assert sent == accepted
     assert accepted >= live.summary["notifications_delivered"] + live.summary["duplicates"]
