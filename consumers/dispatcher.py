@@ -76,6 +76,15 @@ class DispatchStats:
     by_code: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class _Chain:
+    """One recipient's queue in one assignment generation, and the task working through it."""
+
+    queue: deque[tuple[ConsumerRecord, PartitionOffsets]]
+    generation: int
+    task: asyncio.Task[None] | None = None
+
+
 class NotOwned(Exception):
     """The record's partition was revoked (or re-assigned in a newer generation): stop, do not send."""
 
@@ -166,7 +175,7 @@ class Dispatcher:
         self.resume_at: dict[TopicPartition, float] = {}
         self.stats = DispatchStats()
         self._room = asyncio.Event()
-        self._chains: dict[tuple[str, bytes | None], deque[tuple[ConsumerRecord, PartitionOffsets]]] = {}
+        self._chains: dict[tuple[str, bytes | None], _Chain] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
@@ -280,31 +289,41 @@ class Dispatcher:
     # --- per-recipient chains ------------------------------------------------------------------------
     def _enqueue(self, tp: TopicPartition, record: ConsumerRecord, part: PartitionOffsets) -> None:
         key = (tp.topic, record.key)
-        chain = self._chains.get(key)
-        if chain is not None:
-            chain.append((record, part))
+        generation = self.generation.get(tp, 0)
+        old = self._chains.get(key)
+        if old is not None and old.generation == generation:
+            old.queue.append((record, part))
             return
-        self._chains[key] = deque([(record, part)])
-        task = asyncio.create_task(self._run_chain(key, tp, self.generation.get(tp, 0)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # A chain of an older generation may still be finishing its request in flight: the new one waits for
+        # it (the recipient's order holds), and never hands its records to it (it would drop them as not owned).
+        chain = _Chain(deque([(record, part)]), generation)
+        self._chains[key] = chain
+        previous = old.task if old is not None else None
+        chain.task = asyncio.create_task(self._run_chain(key, tp, chain, previous))
+        self._tasks.add(chain.task)
+        chain.task.add_done_callback(self._tasks.discard)
 
-    async def _run_chain(self, key: tuple[str, bytes | None], tp: TopicPartition, generation: int) -> None:
-        chain = self._chains[key]
+    async def _run_chain(
+        self, key: tuple[str, bytes | None], tp: TopicPartition, chain: _Chain, previous: asyncio.Task[None] | None
+    ) -> None:
+        queue = chain.queue
         try:
-            while chain:
-                record, part = chain[0]
+            if previous is not None and not previous.done():
+                await asyncio.wait({previous})
+            while queue:
+                record, part = queue[0]
                 try:
-                    await self._handle_until_done(tp, record, generation)
+                    await self._handle_until_done(tp, record, chain.generation)
                 except NotOwned:
                     # The new owner reads these records again from the committed offset.
-                    self.stats.stopped_for_revocation += len(chain)
+                    self.stats.stopped_for_revocation += len(queue)
                     return
-                chain.popleft()
+                queue.popleft()
                 part.finished(record.offset)  # a generation revoked meanwhile is detached: harmless
                 self._room.set()
         finally:
-            self._chains.pop(key, None)
+            if self._chains.get(key) is chain:
+                del self._chains[key]
 
     async def _handle_until_done(self, tp: TopicPartition, record: ConsumerRecord, generation: int) -> None:
         """Handle a record; on an unexpected error (Kafka unreachable while parking, a bug) try again.
@@ -316,6 +335,8 @@ class Dispatcher:
         partition was lost stops at once (``NotOwned``).
         """
         for attempt, pause in enumerate((*CHAIN_RETRY_S, None), start=1):
+            if not self.owns(tp, generation):
+                raise NotOwned()
             try:
                 await self._handle(tp, record, generation)
                 return
