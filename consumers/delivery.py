@@ -36,6 +36,7 @@ class Next(StrEnum):
     RETRY = "retry"
     DEFER = "defer"
     PAUSE_OA = "pause_oa"
+    WAIT_TOKEN = "wait_token"  # noqa: S105 - an outcome name, not a secret
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,19 @@ def defer_until(code: int | None, now: float) -> float:
 class Sender:
     """Sends through a ZaloClient with the OA's current token."""
 
-    def __init__(self, client: ZaloClient, tokens: TokenManager, policy: RoundPolicy | None = None) -> None:
+    def __init__(
+        self,
+        client: ZaloClient,
+        tokens: TokenManager,
+        policy: RoundPolicy | None = None,
+        *,
+        slots: asyncio.Semaphore | None = None,
+    ) -> None:
         self._client = client
         self._tokens = tokens
         self._policy = policy or RoundPolicy()
+        # Shared concurrency slots, held only around the HTTP exchange: a token wait must not hold one.
+        self._slots = slots or asyncio.Semaphore(1_000_000)
 
     async def round(self, n: Notification) -> RoundResult:
         """Try to deliver ``n`` now."""
@@ -88,7 +98,8 @@ class Sender:
             token = self._tokens.token(n.oa_id)
             started = time.perf_counter()
             try:
-                accepted = await self._send(n, token)
+                async with self._slots:
+                    accepted = await self._send(n, token)
             except TokenRejected as exc:
                 _count(n, endpoint, "token_rejected", exc.code, started)
                 if refreshed:
@@ -97,8 +108,8 @@ class Sender:
                     await self._tokens.refresh(n.oa_id, rejected=token)
                 except TokenRefreshFailed as failure:
                     return RoundResult(Next.PAUSE_OA, failure.code, str(failure))
-                except RetryableDelivery as failure:
-                    return RoundResult(Next.RETRY, failure.code, str(failure))
+                except RetryableDelivery as failure:  # no new token yet: not this message's failure
+                    return RoundResult(Next.WAIT_TOKEN, failure.code, str(failure))
                 refreshed = True
                 attempt -= 1
                 continue

@@ -10,6 +10,14 @@
   that OA's messages.
 * Delays live in Kafka: retry tiers and the deferred topic carry a not-before header; their partitions are
   paused until the head record is due.
+* Ownership: a chain checks before every send that its partition is still owned (in the same assignment
+  generation); a revocation first marks the partitions lost (so no chain starts another send), waits for the
+  requests already in flight — bounded by the Zalo request deadline, well below the rebalance timeout —
+  then commits and forgets them.
+* A send Zalo accepted is never sent again by this process and never dead-lettered: it is noted in the
+  in-memory sent-log at once, and only the durable sent-log write is retried until it lands.
+* Quiet hours are re-checked at send time: a non-emergency message met inside the window waits on the
+  deferred topic until it ends (never dropped).
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from hoso.accounts import OARegistry, load_registry
 from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
+from hoso.quiet_hours import QuietHours
 from hoso.settings import Settings
 from schemas.codec import decode
 from schemas.common import iso_vn, now_vn
@@ -46,7 +55,8 @@ from schemas.notification import Notification, Priority
 
 log = logging.getLogger("hoso.dispatcher")
 
-REVOKE_WAIT_S = 10.0
+REBALANCE_TIMEOUT_S = 45.0
+"""How long the group coordinator waits for members to re-join (aiokafka's default is the 10 s session)."""
 CHAIN_RETRY_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 DRAIN_TIMEOUT_S = 30.0
 
@@ -61,7 +71,23 @@ class DispatchStats:
     parked: int = 0
     already_sent: int = 0
     invalid: int = 0
+    sent_log_write_retries: int = 0
+    quiet_deferred: int = 0
+    stopped_for_revocation: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Chain:
+    """One recipient's queue in one assignment generation, and the task working through it."""
+
+    queue: deque[tuple[ConsumerRecord, PartitionOffsets]]
+    generation: int
+    task: asyncio.Task[None] | None = None
+
+
+class NotOwned(Exception):
+    """The record's partition was revoked (or re-assigned in a newer generation): stop, do not send."""
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -71,13 +97,20 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         if self.d.health is not None:
             self.d.health.revoked()
-        # Let sends of these partitions finish (bounded) so the next owner does not repeat them, and let a
-        # token refresh in progress finish before token leadership (partition 0) can move.
-        deadline = time.monotonic() + REVOKE_WAIT_S
-        while self.d.tracker.in_flight_of(list(revoked)) and time.monotonic() < deadline:  # noqa: ASYNC110
+        # First: no chain of these partitions starts another send (token leadership goes with partition 0).
+        self.d.owned.difference_update(revoked)
+        # Then let the requests already in flight end (bounded well below the rebalance timeout, and at
+        # least as long as one request's total deadline) so the next owner's sent-log read sees them.
+        deadline = time.monotonic() + self.d.revoke_wait_s
+        while any(self.d.sending.get(tp) for tp in revoked) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-        await self.d.tokens.quiesce()
-        await self.d.commit(only=revoked)
+        late = sum(self.d.sending.get(tp, 0) for tp in revoked)
+        if late:
+            log.warning("%d sends of revoked partitions still in flight after %.1fs", late, self.d.revoke_wait_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.d.tokens.quiesce(), max(0.1, deadline - time.monotonic()))
+        with contextlib.suppress(Exception):
+            await self.d.commit(only=revoked)
         self.d.tracker.forget(list(revoked))
         for tp in revoked:
             self.d.resume_at.pop(tp, None)
@@ -86,6 +119,9 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         loaded = await self.d.sent_log.load(sorted({tp.partition for tp in assigned}))
+        for tp in assigned:
+            self.d.generation[tp] = self.d.generation.get(tp, 0) + 1
+        self.d.owned.update(assigned)
         log.info("assigned %d partitions; %d recent sends loaded from the sent-log", len(assigned), loaded)
         if self.d.health is not None:
             self.d.health.assigned(len(self.d.assignment()))
@@ -119,7 +155,16 @@ class Dispatcher:
             margin_s=settings.token_refresh_margin_s,
             is_leader=self._is_token_leader,
         )
-        self.sender = Sender(self.client, self.tokens)
+        self._limit = asyncio.Semaphore(settings.dispatch_concurrency)
+        # The concurrency slot is held only around the HTTP exchange, never while waiting for a token.
+        self.sender = Sender(self.client, self.tokens, slots=self._limit)
+        self.quiet = QuietHours.parse(settings.quiet_hours)
+        self.owned: set[TopicPartition] = set()
+        self.generation: dict[TopicPartition, int] = {}
+        self.sending: dict[TopicPartition, int] = {}
+        # One request can last its total deadline; the revocation waits that long (plus a margin), which
+        # stays well below the rebalance timeout so the member is not ejected while it waits.
+        self.revoke_wait_s = min(settings.zalo_timeout_s + 2.0, REBALANCE_TIMEOUT_S / 3)
         self.sent_log = SentLog(self.client_config, self.topics.sent_log.name, settings.sent_log_lookback_s)
         self.schedule = RetrySchedule.for_topics(self.topics, settings.dispatch_max_attempts)
         # OA-wide holds wait on the slowest tier with that tier's delay, so the tier stays in due-time order.
@@ -136,9 +181,8 @@ class Dispatcher:
         self.tracker = OffsetTracker()
         self.resume_at: dict[TopicPartition, float] = {}
         self.stats = DispatchStats()
-        self._limit = asyncio.Semaphore(settings.dispatch_concurrency)
         self._room = asyncio.Event()
-        self._chains: dict[tuple[str, bytes | None], deque[tuple[ConsumerRecord, PartitionOffsets]]] = {}
+        self._chains: dict[tuple[str, bytes | None], _Chain] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
@@ -155,7 +199,11 @@ class Dispatcher:
         return set(self._consumer.assignment()) if self._consumer else set()
 
     def _is_token_leader(self) -> bool:
-        return TopicPartition(self.topics.notifications.name, 0) in self.assignment()
+        return TopicPartition(self.topics.notifications.name, 0) in self.owned
+
+    def owns(self, tp: TopicPartition, generation: int) -> bool:
+        """Whether ``tp`` is still ours, in the generation a chain started in."""
+        return tp in self.owned and self.generation.get(tp) == generation
 
     async def run(self) -> None:
         """Consume until stopped."""
@@ -170,6 +218,7 @@ class Dispatcher:
             auto_offset_reset="earliest",
             max_poll_records=self.settings.dispatch_batch,
             client_id="hoso-dispatcher",
+            rebalance_timeout_ms=int(REBALANCE_TIMEOUT_S * 1000),
         )
         topics = [self.topics.notifications.name, *sorted(self.delayed_topics)]
         self._consumer.subscribe(topics, listener=_Rebalance(self))
@@ -206,6 +255,12 @@ class Dispatcher:
             batches = await self._consumer.getmany(timeout_ms=100, max_records=self.settings.dispatch_batch)
             now = time.time()
             for tp, records in batches.items():
+                if tp not in self.owned:
+                    # Fetched while the assignment is still being set up (sent-log not loaded yet) or just
+                    # revoked: not ours to send; read again once owned.
+                    with contextlib.suppress(Exception):
+                        self._consumer.seek(tp, records[0].offset)
+                    continue
                 if tp.topic in self.delayed_topics:
                     records = self._due_part(tp, records, now)
                 parts = [self.tracker.started(tp, record.offset) for record in records]
@@ -243,43 +298,68 @@ class Dispatcher:
     # --- per-recipient chains ------------------------------------------------------------------------
     def _enqueue(self, tp: TopicPartition, record: ConsumerRecord, part: PartitionOffsets) -> None:
         key = (tp.topic, record.key)
-        chain = self._chains.get(key)
-        if chain is not None:
-            chain.append((record, part))
+        generation = self.generation.get(tp, 0)
+        old = self._chains.get(key)
+        if old is not None and old.generation == generation:
+            old.queue.append((record, part))
             return
-        self._chains[key] = deque([(record, part)])
-        task = asyncio.create_task(self._run_chain(key, tp))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # A chain of an older generation may still be finishing its request in flight: the new one waits for
+        # it (the recipient's order holds), and never hands its records to it (it would drop them as not owned).
+        chain = _Chain(deque([(record, part)]), generation)
+        self._chains[key] = chain
+        previous = old.task if old is not None else None
+        chain.task = asyncio.create_task(self._run_chain(key, tp, chain, previous))
+        self._tasks.add(chain.task)
+        chain.task.add_done_callback(self._tasks.discard)
 
-    async def _run_chain(self, key: tuple[str, bytes | None], tp: TopicPartition) -> None:
-        chain = self._chains[key]
+    async def _run_chain(
+        self, key: tuple[str, bytes | None], tp: TopicPartition, chain: _Chain, previous: asyncio.Task[None] | None
+    ) -> None:
+        queue = chain.queue
         try:
-            while chain:
-                record, part = chain[0]
-                await self._handle_until_done(tp, record)
-                chain.popleft()
+            if previous is not None and not previous.done():
+                await asyncio.wait({previous})
+            while queue:
+                record, part = queue[0]
+                try:
+                    await self._handle_until_done(tp, record, chain.generation)
+                except NotOwned:
+                    # The new owner reads these records again from the committed offset.
+                    self.stats.stopped_for_revocation += len(queue)
+                    return
+                queue.popleft()
                 part.finished(record.offset)  # a generation revoked meanwhile is detached: harmless
                 self._room.set()
         finally:
-            self._chains.pop(key, None)
+            if self._chains.get(key) is chain:
+                del self._chains[key]
 
-    async def _handle_until_done(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+    async def _handle_until_done(self, tp: TopicPartition, record: ConsumerRecord, generation: int) -> None:
         """Handle a record; on an unexpected error (Kafka unreachable while parking, a bug) try again.
 
         Giving up would either lose the record or leave it unfinished forever (freezing the partition's
         commits and breaking the recipient's order), so it is retried in place with backoff; after the
         backoff steps are used up it is dead-lettered, and if even that fails, retried until Kafka is back.
+        A record whose send Zalo accepted is never dead-lettered (the sent-log says so); a record whose
+        partition was lost stops at once (``NotOwned``).
         """
         for attempt, pause in enumerate((*CHAIN_RETRY_S, None), start=1):
+            if not self.owns(tp, generation):
+                raise NotOwned()
             try:
-                await self._handle(tp, record)
+                await self._handle(tp, record, generation)
                 return
+            except NotOwned:
+                raise
             except Exception:
                 log.exception("error on %s[%d]@%d (try %d)", tp.topic, tp.partition, record.offset, attempt)
             if pause is not None:
                 await asyncio.sleep(pause)
+        if self._accepted_before(tp, record):
+            return
         while True:
+            if not self.owns(tp, generation):
+                raise NotOwned()
             try:
                 await self._dead_raw(record, "unexpected dispatcher error; see logs")
                 return
@@ -287,8 +367,16 @@ class Dispatcher:
                 log.exception("cannot dead-letter %s[%d]@%d yet", tp.topic, tp.partition, record.offset)
                 await asyncio.sleep(CHAIN_RETRY_S[-1])
 
+    def _accepted_before(self, tp: TopicPartition, record: ConsumerRecord) -> bool:
+        try:
+            value = orjson.loads(record.value or b"null")
+        except orjson.JSONDecodeError:
+            return False
+        tracking_id = value.get("tracking_id") if isinstance(value, dict) else None
+        return isinstance(tracking_id, str) and self.sent_log.seen(tp.partition, tracking_id)
+
     # --- one record ----------------------------------------------------------------------------------
-    async def _handle(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+    async def _handle(self, tp: TopicPartition, record: ConsumerRecord, generation: int) -> None:
         n, problems = decode(Notification, record.value or b"")
         if n is None:
             self.stats.invalid += 1
@@ -307,14 +395,27 @@ class Dispatcher:
             topic, until = hold
             await self._park(record, n, topic, rounds, until, "OA held")
             return
+        if self.quiet is not None and n.priority is not Priority.EMERGENCY and self.quiet.contains(now_vn()):
+            until = self.quiet.ends_after(now_vn()).timestamp()
+            self.stats.quiet_deferred += 1
+            await self._park(record, n, self.topics.notifications_deferred.name, rounds, until, "quiet hours")
+            return
         await self.buckets[n.oa_id].acquire(int(n.priority))
-        async with self._limit:
-            metrics.IN_FLIGHT.inc()
+        if not self.owns(tp, generation):
+            raise NotOwned()
+        self.sending[tp] = self.sending.get(tp, 0) + 1
+        metrics.IN_FLIGHT.inc()
+        try:
             try:
                 result = await self.sender.round(n)
+                if result.next is Next.SENT:
+                    # Before anything else can fail: this process will never send or dead-letter it again.
+                    self.sent_log.note(tp.partition, n.tracking_id)
             finally:
                 metrics.IN_FLIGHT.dec()
-        await self._after(tp, record, n, rounds, result)
+            await self._after(tp, record, n, rounds, result)  # the sent-log write counts as in flight
+        finally:
+            self.sending[tp] -= 1
 
     def _held(self, n: Notification) -> tuple[str, float] | None:
         """Where and until when ``n`` must wait because its OA is held (None: go ahead).
@@ -336,12 +437,10 @@ class Dispatcher:
         self, tp: TopicPartition, record: ConsumerRecord, n: Notification, rounds: int, r: RoundResult
     ) -> None:
         if r.next is Next.SENT:
-            assert r.accepted is not None and self._producer is not None
-            await self.sent_log.record(
-                self._producer, tp.partition, record.key, n.tracking_id, r.accepted.msg_id, n.oa_id
-            )
+            assert r.accepted is not None
             self.stats.sent += 1
             metrics.DELIVERIES.labels(n.oa_id, "sent").inc()
+            await self._write_sent(tp, record, n, r.accepted.msg_id)
             oa = self.registry.oas[n.oa_id]
             if r.accepted.remaining_quota is not None and r.accepted.remaining_quota <= oa.quota_reserve:
                 self._hold(n.oa_id, _next_quota_day(), "quota")
@@ -357,6 +456,9 @@ class Dispatcher:
             if r.code in (-144, -147):
                 self._hold(n.oa_id, r.not_before, "quota")
             await self._park(record, n, self.topics.notifications_deferred.name, rounds, r.not_before, r.reason)
+        elif r.next is Next.WAIT_TOKEN:
+            # Waiting for a new token (the leader's refresh) is not a failed attempt: park, rounds unchanged.
+            await self._park(record, n, self.topics.notifications_retry_1.name, rounds, time.time() + 5.0, r.reason)
         elif r.next is Next.PAUSE_OA:
             if n.oa_id not in self.tokens.paused:
                 self._hold(n.oa_id, time.time() + self.hold_s, "config")
@@ -366,10 +468,31 @@ class Dispatcher:
         else:
             step = self.schedule.next(rounds + 1)
             if step is None:
+                log.error(
+                    "OPERATOR: %s out of retries after %d rounds (%s); dead-lettered, see `hoso dlq list`",
+                    n.tracking_id,
+                    rounds + 1,
+                    r.reason,
+                )
                 await self._dead(record, n, rounds + 1, r.reason)
             else:
                 topic, delay = step
                 await self._park(record, n, topic, rounds + 1, time.time() + delay, r.reason)
+
+    async def _write_sent(self, tp: TopicPartition, record: ConsumerRecord, n: Notification, msg_id: str) -> None:
+        """The durable sent-log write, retried alone (the Zalo call is never repeated) until it lands."""
+        assert self._producer is not None
+        pauses = iter(CHAIN_RETRY_S)
+        while True:
+            try:
+                await self.sent_log.write(self._producer, tp.partition, record.key, n.tracking_id, msg_id, n.oa_id)
+                return
+            except Exception as exc:
+                self.stats.sent_log_write_retries += 1
+                log.warning(
+                    "sent-log write for %s[%d] failed (%s); retrying the write only", tp.topic, tp.partition, exc
+                )
+            await asyncio.sleep(next(pauses, CHAIN_RETRY_S[-1]))
 
     def _hold(self, oa_id: str, until: float, why: str) -> None:
         self.held_until[oa_id] = max(self.held_until.get(oa_id, 0.0), until)

@@ -44,20 +44,36 @@ def read(client: dict[str, Any], topics: Topics) -> Iterator[DeadLetter]:
         while any(consumer.position(tp) < end[tp] for tp in tps):
             for records in consumer.poll(timeout_ms=1000).values():
                 for r in records:
-                    item = orjson.loads(r.value)
-                    n = item.get("notification", {})
-                    yield DeadLetter(
-                        offset=r.offset,
-                        key=r.key,
-                        tracking_id=n.get("tracking_id", ""),
-                        oa_id=n.get("oa_id", ""),
-                        reason=item.get("reason", ""),
-                        attempts=int(item.get("attempts", 0)),
-                        dead_at=item.get("dead_at", ""),
-                        notification=n,
-                    )
+                    yield _letter(r.offset, r.key, r.value)
     finally:
         consumer.close()
+
+
+def _letter(offset: int, key: bytes | None, raw: bytes | None) -> DeadLetter:
+    """One dead letter, whatever shape it has: a raw one (``notification`` null, not a dict, or not JSON at
+    all) is listed with what can be read of it, never skipped and never a crash."""
+    try:
+        item: Any = orjson.loads(raw or b"null")
+    except orjson.JSONDecodeError:
+        item = None
+    if not isinstance(item, dict):
+        return DeadLetter(offset, key, "", "", "not a dead-letter record (unreadable value)", 0, "", {})
+    n = item.get("notification")
+    n = n if isinstance(n, dict) else {}
+    try:
+        attempts = int(item.get("attempts") or 0)
+    except (TypeError, ValueError):
+        attempts = 0
+    return DeadLetter(
+        offset=offset,
+        key=key,
+        tracking_id=str(n.get("tracking_id") or ""),
+        oa_id=str(n.get("oa_id") or ""),
+        reason=str(item.get("reason") or ""),
+        attempts=attempts,
+        dead_at=str(item.get("dead_at") or ""),
+        notification=n,
+    )
 
 
 def replay(client: dict[str, Any], topics: Topics, letters: list[DeadLetter], *, dry_run: bool = False) -> int:

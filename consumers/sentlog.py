@@ -3,8 +3,12 @@
 Kafka-backed and partitioned like the notifications (same key, same partition number), so the dispatcher
 that is assigned notification partition *p* reads sent-log partition *p* — only the recent part, because
 a record can only be re-read if it was sent after the last committed offset, i.e. recently.
-A send accepted by Zalo whose sent-log write did not happen before a crash can still be repeated: that
-window is one request wide and is counted by the simulator as a duplicate.
+
+An accepted send is noted in memory *first* (``note``), then written (``write``). If the write fails
+(leader moving, a broker outage longer than the request timeout) only the write is retried, never the Zalo
+call: the in-memory note already stops this process from sending it again. A send accepted by Zalo whose
+sent-log write did not land before a crash can still be repeated by the next owner: that window is one
+request (plus the write's retries) wide and is counted by the simulator as a duplicate.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class SentLog:
         self.topic = topic
         self._lookback_s = lookback_s
         self._ids: dict[int, dict[str, float]] = {}  # partition -> tracking id -> when Zalo accepted it
+        self._unwritten: dict[int, dict[str, float]] = {}  # noted, durable write not acknowledged yet
         self._pruned_at = time.time()
 
     async def load(self, partitions: list[int]) -> int:
@@ -53,32 +58,49 @@ class SentLog:
                 batch = await consumer.getmany(*pending, timeout_ms=1000)
                 for tp, records in batch.items():
                     for r in records:
-                        self._ids[tp.partition][orjson.loads(r.value)["tracking_id"]] = r.timestamp / 1000
-                        loaded += 1
+                        tracking_id = _tracking_id(r.value)
+                        if tracking_id is not None:  # a damaged record must not stop the others loading
+                            self._ids[tp.partition][tracking_id] = r.timestamp / 1000
+                            loaded += 1
                 pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
         finally:
             await consumer.stop()
         return loaded
 
     def forget(self, partitions: list[int]) -> None:
-        """Drop partitions this process no longer owns."""
+        """Drop partitions this process no longer owns, except sends whose write is still being retried:
+        the Kafka copy does not exist yet, so if the partition comes back this memory is all there is."""
         for p in partitions:
             self._ids.pop(p, None)
+            if self._unwritten.get(p):
+                self._ids[p] = dict(self._unwritten[p])
 
     def seen(self, partition: int, tracking_id: str) -> bool:
         """Whether Zalo already accepted this tracking id (as far as the log knows)."""
         return tracking_id in self._ids.get(partition, ())
 
+    def note(self, partition: int, tracking_id: str) -> None:
+        """Remember at once that Zalo accepted ``tracking_id`` (before the durable write is acknowledged)."""
+        now = time.time()
+        self._ids.setdefault(partition, {})[tracking_id] = now
+        self._unwritten.setdefault(partition, {})[tracking_id] = now
+        if now - self._pruned_at > PRUNE_EVERY_S:
+            self.prune(now)
+
+    async def write(
+        self, producer: AIOKafkaProducer, partition: int, key: bytes | None, tracking_id: str, msg_id: str, oa_id: str
+    ) -> None:
+        """Durably record an accepted send (returns after the broker acknowledged it; raises if it did not)."""
+        value = orjson.dumps({"tracking_id": tracking_id, "msg_id": msg_id, "oa_id": oa_id, "sent_at": time.time()})
+        await producer.send_and_wait(self.topic, key=key, value=value, partition=partition)
+        self._unwritten.get(partition, {}).pop(tracking_id, None)
+
     async def record(
         self, producer: AIOKafkaProducer, partition: int, key: bytes | None, tracking_id: str, msg_id: str, oa_id: str
     ) -> None:
-        """Durably note an accepted send (returns after the broker acknowledged it)."""
-        value = orjson.dumps({"tracking_id": tracking_id, "msg_id": msg_id, "oa_id": oa_id, "sent_at": time.time()})
-        await producer.send_and_wait(self.topic, key=key, value=value, partition=partition)
-        now = time.time()
-        self._ids.setdefault(partition, {})[tracking_id] = now
-        if now - self._pruned_at > PRUNE_EVERY_S:
-            self.prune(now)
+        """``note`` then ``write``: the in-memory note holds even if the write raises."""
+        self.note(partition, tracking_id)
+        await self.write(producer, partition, key, tracking_id, msg_id, oa_id)
 
     def prune(self, now: float) -> None:
         """Forget sends older than the lookback (a re-read can only concern recent ones); bounds memory."""
@@ -87,3 +109,12 @@ class SentLog:
             for old in [t for t, at in ids.items() if at < horizon]:
                 del ids[old]
         self._pruned_at = now
+
+
+def _tracking_id(raw: bytes | None) -> str | None:
+    try:
+        value = orjson.loads(raw or b"null")
+    except orjson.JSONDecodeError:
+        return None
+    tracking_id = value.get("tracking_id") if isinstance(value, dict) else None
+    return tracking_id if isinstance(tracking_id, str) else None

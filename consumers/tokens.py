@@ -12,17 +12,28 @@ refresh token lose the OA (an admin must grant access again). So:
 * the new pair is written to the compacted ``oa-tokens`` topic (acks=all) *before* it is used, so a crash
   right after a refresh cannot lose it, and restarted dispatchers start from the latest pair.
 
-A refresh that Zalo refuses (-140xx) pauses the OA: its messages are parked in Kafka (the deferred topic)
-until an operator re-authorises it, and ``hoso_oa_paused`` goes to 1.
+* fenced by the token record's version: before spending the refresh token of version *v*, the leader reads
+  the token topic to its end and writes a *claim* for *v*; a leader that finds another member's recent
+  claim for *v* (an old leader whose refresh was still running when partition 0 moved) waits for *v + 1*
+  instead of spending the same single-use token;
+* a non-leader asks the leader and waits for the new pair *without* holding the OA's lock (nor, in the
+  dispatcher, a concurrency slot), so one OA's token trouble never blocks another OA's sends.
+
+A refresh that Zalo refuses (-140xx) pauses the OA: the pause is written to the token topic (a durable,
+shared fact every dispatcher follows), its messages are parked in Kafka until an operator stores a newly
+granted pair, and ``hoso_oa_paused`` goes to 1. A damaged record on the topic is skipped with a warning: it
+neither stops start-up nor costs the valid records read with it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
@@ -40,6 +51,9 @@ REFRESH_TIMEOUT_S = 60.0
 LEADER_WAIT_S = 30.0
 SAVE_RETRY_S = 2.0
 REQUEST_SUFFIX = "#refresh-request"
+PAUSED_SUFFIX = "#paused"
+CLAIM_SUFFIX = "#refresh-claim"
+CATCH_UP_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,30 @@ class TokenState:
         return cls(**data)
 
 
+@dataclass
+class Updates:
+    """What was read from the token topic since the last call."""
+
+    states: dict[str, TokenState] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    paused: dict[str, tuple[int, str]] = field(default_factory=dict)  # OA -> (version paused, reason)
+    claims: dict[str, tuple[int, str, float]] = field(default_factory=dict)  # OA -> (version, member, when)
+
+    def add(self, key: str, value: bytes) -> None:
+        """Sort one record in (raises on a damaged value; the caller skips it)."""
+        if key.endswith(REQUEST_SUFFIX):
+            self.requests[key.removesuffix(REQUEST_SUFFIX)] = int(orjson.loads(value)["version"])
+        elif key.endswith(PAUSED_SUFFIX):
+            data = orjson.loads(value)
+            self.paused[key.removesuffix(PAUSED_SUFFIX)] = (int(data["version"]), str(data.get("reason", "")))
+        elif key.endswith(CLAIM_SUFFIX):
+            data = orjson.loads(value)
+            claim = (int(data["version"]), str(data["member"]), float(data["at"]))
+            self.claims[key.removesuffix(CLAIM_SUFFIX)] = claim
+        else:
+            self.states[key] = TokenState.from_bytes(value)
+
+
 class TokenStore:
     """The compacted token topic: read fully at start, tailed for other dispatchers' refreshes."""
 
@@ -71,9 +109,23 @@ class TokenStore:
         self._topic = topic
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
+        self.read_to = 0
+        self.skipped = 0
 
-    async def start(self) -> dict[str, TokenState]:
-        """Connect and return the latest state of every OA found on the topic."""
+    def _take(self, into: Updates, records: list[Any]) -> None:
+        for record in records:
+            self.read_to = max(self.read_to, record.offset + 1)
+            key = record.key.decode(errors="replace") if record.key else ""
+            if not key or not record.value:
+                continue
+            try:
+                into.add(key, record.value)
+            except Exception as exc:  # one damaged record must not cost the others
+                self.skipped += 1
+                log.warning("skipping a damaged record on the token topic at offset %d: %s", record.offset, exc)
+
+    async def start(self) -> Updates:
+        """Connect and return the latest state of every OA found on the topic (and pauses, claims)."""
         self._producer = AIOKafkaProducer(**self._config, acks="all", enable_idempotence=True)
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(**self._config, enable_auto_commit=False, group_id=None)
@@ -82,30 +134,38 @@ class TokenStore:
         self._consumer.assign([tp])
         await self._consumer.seek_to_beginning(tp)
         end = (await self._consumer.end_offsets([tp]))[tp]
-        states: dict[str, TokenState] = {}
+        found = Updates()
         while await self._consumer.position(tp) < end:
             batch = await self._consumer.getmany(tp, timeout_ms=1000)
-            for record in batch.get(tp, []):
-                key = record.key.decode() if record.key else ""
-                if key and REQUEST_SUFFIX not in key and record.value:
-                    states[key] = TokenState.from_bytes(record.value)
-        return states
+            self._take(found, batch.get(tp, []))
+        found.requests.clear()  # old requests were answered (or will be asked again)
+        return found
 
-    async def updates(self) -> tuple[dict[str, TokenState], dict[str, int]]:
-        """New states, and refresh requests (OA -> version asked to be replaced), since the last call."""
+    async def updates(self) -> Updates:
+        """Everything written since the last call."""
         assert self._consumer is not None
-        states: dict[str, TokenState] = {}
-        requests: dict[str, int] = {}
+        found = Updates()
         for records in (await self._consumer.getmany(timeout_ms=1000)).values():
-            for record in records:
-                key = record.key.decode() if record.key else ""
-                if not key or not record.value:
-                    continue
-                if key.endswith(REQUEST_SUFFIX):
-                    requests[key.removesuffix(REQUEST_SUFFIX)] = int(orjson.loads(record.value)["version"])
-                else:
-                    states[key] = TokenState.from_bytes(record.value)
-        return states, requests
+            self._take(found, records)
+        return found
+
+    async def end(self) -> int:
+        """The topic's current end offset (to know when the follower has read everything written so far)."""
+        assert self._consumer is not None
+        tp = TopicPartition(self._topic, 0)
+        return (await self._consumer.end_offsets([tp]))[tp]
+
+    async def claim(self, oa_id: str, version: int, member: str, at: float) -> None:
+        """Announce that ``member`` is about to spend the refresh token of ``version``."""
+        assert self._producer is not None
+        value = orjson.dumps({"version": version, "member": member, "at": at})
+        await self._producer.send_and_wait(self._topic, key=(oa_id + CLAIM_SUFFIX).encode(), value=value)
+
+    async def pause(self, oa_id: str, version: int, reason: str) -> None:
+        """Record durably that the pair of ``version`` was refused: every dispatcher parks this OA."""
+        assert self._producer is not None
+        value = orjson.dumps({"version": version, "reason": reason})
+        await self._producer.send_and_wait(self._topic, key=(oa_id + PAUSED_SUFFIX).encode(), value=value)
 
     async def request_refresh(self, oa_id: str, version: int) -> None:
         """Ask the token leader to replace ``version`` (a separate key, so compaction keeps the pair)."""
@@ -149,16 +209,20 @@ class TokenManager:
         self._changed = asyncio.Condition()
         self.paused: dict[str, str] = {}
         self.refreshes = 0
+        self.member = secrets.token_hex(6)
+        self._claims: dict[str, tuple[int, str, float]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Load stored tokens (newest wins over configured ones) and start the background loops."""
         stored = await self._store.start()
         for oa in self._registry.oas.values():
-            self._states[oa.oa_id] = stored.get(oa.oa_id) or TokenState(
+            self._states[oa.oa_id] = stored.states.get(oa.oa_id) or TokenState(
                 oa.access_token, oa.refresh_token, None, None, 0
             )
             metrics.OA_PAUSED.labels(oa.oa_id).set(0)
+        self._claims.update(stored.claims)
+        self._apply_pauses(stored.paused)
         self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._renew())]
 
     async def stop(self) -> None:
@@ -186,10 +250,38 @@ class TokenManager:
                 return current.access_token  # someone already replaced it
             if oa_id in self.paused:
                 raise TokenRefreshFailed(f"OA {oa_id} is paused: {self.paused[oa_id]}")
-            if not self._is_leader():
+            if self._is_leader():
+                fenced = await self._fenced(oa_id, current)
+                if not fenced:
+                    return await self._do_refresh(oa_id, current)
+            else:
                 await self._store.request_refresh(oa_id, current.version)
-                return await self._wait_for_newer(oa_id, current.version)
-            return await self._do_refresh(oa_id, current)
+        # Waiting for another member's new pair: outside the lock, so other callers are not queued behind it.
+        return await self._wait_for_newer(oa_id, current.version)
+
+    async def _fenced(self, oa_id: str, current: TokenState) -> bool:
+        """Whether another member may be spending this version's refresh token (then wait, do not refresh).
+
+        Reads the token topic to its end first, so a newer pair or another member's claim is seen; then
+        writes this member's own claim before the refresh call.
+        """
+        end = await self._store.end()
+        deadline = time.monotonic() + CATCH_UP_S
+        while self._store.read_to < end:
+            if time.monotonic() > deadline:
+                raise RetryableDelivery(f"token topic not read to its end; not refreshing {oa_id} yet")
+            await asyncio.sleep(0.05)
+        if self._states[oa_id].version != current.version:
+            return True
+        claim = self._claims.get(oa_id)
+        recent = claim is not None and self._clock() - claim[2] < REFRESH_TIMEOUT_S + LEADER_WAIT_S
+        if claim is not None and recent and claim[0] == current.version and claim[1] != self.member:
+            log.warning("OA %s: another dispatcher claimed token version %d; waiting for it", oa_id, claim[0])
+            return True
+        now = self._clock()
+        await self._store.claim(oa_id, current.version, self.member, now)
+        self._claims[oa_id] = (current.version, self.member, now)
+        return not self._is_leader()  # leadership lost while claiming: do not spend the token
 
     async def quiesce(self) -> None:
         """Wait for refreshes in progress (before giving up token leadership in a rebalance)."""
@@ -214,6 +306,8 @@ class TokenManager:
             metrics.OA_PAUSED.labels(oa_id).set(1)
             metrics.TOKEN_REFRESHES.labels(oa_id, "refused").inc()
             log.error("OA %s paused: %s; an OA admin must grant access again", oa_id, exc)
+            with contextlib.suppress(Exception):  # others learn it from the topic; memory holds it here anyway
+                await self._store.pause(oa_id, current.version, str(exc))
             raise
         except (RetryableDelivery, TimeoutError) as exc:
             metrics.TOKEN_REFRESHES.labels(oa_id, "transient_failure").inc()
@@ -244,37 +338,51 @@ class TokenManager:
         async with self._changed:
             try:
                 await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self._states[oa_id].version > version), LEADER_WAIT_S
+                    self._changed.wait_for(lambda: self._states[oa_id].version > version or oa_id in self.paused),
+                    LEADER_WAIT_S,
                 )
             except TimeoutError:
                 raise RetryableDelivery(f"no new token for {oa_id} from the token leader yet") from None
+        if oa_id in self.paused:
+            raise TokenRefreshFailed(f"OA {oa_id} is paused: {self.paused[oa_id]}")
         return self._states[oa_id].access_token
 
     async def _follow(self) -> None:
         """Pick up pairs written by other dispatchers, and (as leader) answer their refresh requests."""
         while True:
             try:
-                updates, requests = await self._store.updates()
+                found = await self._store.updates()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("reading the token topic failed; retrying")
                 await asyncio.sleep(1.0)
                 continue
-            for oa_id, version in requests.items():
+            updates = found.states
+            self._claims.update(found.claims)
+            for oa_id, version in found.requests.items():
                 state = self._states.get(oa_id)
                 if state is not None and state.version == version and self._is_leader() and oa_id not in self.paused:
                     self._tasks.append(asyncio.create_task(self._answer(oa_id, state.access_token)))
-            if not updates:
-                continue
             for oa_id, state in updates.items():
                 if oa_id in self._states and state.version > self._states[oa_id].version:
                     self._states[oa_id] = state
                     if self.paused.pop(oa_id, None) is not None:  # an operator stored a newly granted pair
                         metrics.OA_PAUSED.labels(oa_id).set(0)
                         log.info("OA %s resumed with a newly stored token pair", oa_id)
-            async with self._changed:
-                self._changed.notify_all()
+            self._apply_pauses(found.paused)
+            if updates or found.paused:
+                async with self._changed:
+                    self._changed.notify_all()
+
+    def _apply_pauses(self, paused: dict[str, tuple[int, str]]) -> None:
+        """Pauses read from the topic that still concern the current pair (a newer pair lifts a pause)."""
+        for oa_id, (version, reason) in paused.items():
+            state = self._states.get(oa_id)
+            if state is not None and version >= state.version and oa_id not in self.paused:
+                self.paused[oa_id] = reason
+                metrics.OA_PAUSED.labels(oa_id).set(1)
+                log.error("OA %s is paused (recorded on the token topic): %s", oa_id, reason)
 
     async def _answer(self, oa_id: str, rejected: str) -> None:
         try:

@@ -10,6 +10,17 @@ id, what the published events must produce with what the simulator accepted, exa
 When hoso runs the broker itself, chaos starts a dedicated one for the run (free ports, data in the run
 folder) so that restarting it cannot disturb anything else; against ``KAFKA_BOOTSTRAP`` the broker is left
 alone and ``broker_restarts`` is 0.
+
+With ``--workers 2 --dispatchers 2`` a kill moves partitions between live members (rebalances while sends
+are in flight); ``--token-ttl`` makes the simulator's access tokens expire during the run (refreshes by the
+token leader, which moves with partition 0); ``--outage`` keeps the broker down longer than the clients'
+request timeout (40 s), so sent-log writes, parks and commits fail and must be retried (on a one-node
+broker this is also the loss of every partition leader, the sent-log's included).
+
+Duplicates are bounded, not just counted: a copy can only come from a send Zalo accepted whose sent-log
+write had not landed when its dispatcher was killed (at most ``HOSO_DISPATCH_CONCURRENCY`` sends in
+flight per dispatcher kill), or from a send whose answer timed out after Zalo accepted it (one per injected
+``timeout`` fault). ``duplicate_bound`` is that sum; the run fails when ``duplicates`` exceeds it.
 """
 
 from __future__ import annotations
@@ -64,12 +75,20 @@ class ChaosOptions:
     json: bool = False
     drain_timeout_s: float = 240.0
     run_root: Path | None = None  # where run folders go (default: next to the broker home)
+    workers: int = 1
+    dispatchers: int = 1
+    token_ttl_s: float = 0.0  # > 0: the simulator's access tokens expire this many seconds after issue
+    outage_s: float = 0.0  # > 0: each broker restart keeps the broker down this long
 
     def __post_init__(self) -> None:
         if self.duration_s <= 0 or self.rate <= 0:
             raise ConfigurationError("chaos: --duration and --rate must be > 0")
         if self.kills < 0 or self.broker_restarts < 0:
             raise ConfigurationError("chaos: --kills and --broker-restarts must be >= 0")
+        if self.workers < 1 or self.dispatchers < 1:
+            raise ConfigurationError("chaos: --workers and --dispatchers must be >= 1")
+        if self.token_ttl_s < 0 or self.outage_s < 0:
+            raise ConfigurationError("chaos: --token-ttl and --outage must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -195,16 +214,36 @@ def _parked_until(settings: Settings, topics: list[str]) -> dict[str, float]:
 
     A message the dispatcher parked for a later try is in Kafka, not lost: when the drain ends while some
     are still waiting for their due time (a minute on tier 2, ten on tier 3), the run says so.
+    Only records at or beyond the dispatcher group's committed offset count: one below it was already
+    consumed and finished, so it is not waiting for anything.
     """
     from consumers.retry import read_headers
 
+    committed = _committed(settings, topics)
     due: dict[str, float] = {}
     for r in _records(settings, topics):
+        if r.offset < committed.get((r.topic, r.partition), 0):
+            continue
         with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
             tracking_id = orjson.loads(r.value).get("tracking_id")
             if isinstance(tracking_id, str):
                 due[tracking_id] = read_headers(r.headers)[1]
     return due
+
+
+def _committed(settings: Settings, topics: list[str]) -> dict[tuple[str, int], int]:
+    """The dispatcher group's committed offset of every partition of ``topics`` (0 when none)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**kafka_python(settings), group_id=settings.dispatcher_group, enable_auto_commit=False)
+    try:
+        out: dict[tuple[str, int], int] = {}
+        for t in topics:
+            for p in consumer.partitions_for_topic(t) or set():
+                out[(t, p)] = consumer.committed(TopicPartition(t, p)) or 0
+        return out
+    finally:
+        consumer.close()
 
 
 class Chaos:
@@ -229,24 +268,50 @@ class Chaos:
             zalo_timeout_s=ZALO_TIMEOUT_S,
             quiet_hours="",  # as in the demo: a night-time run must still deliver, not defer everything
         )
-        self.stack = Stack(self.settings, self.run_dir, "", role_env={"worker": WORKER_ENV})
+        sim_args: list[str] = []
+        if options.token_ttl_s > 0:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            sim_config = self.run_dir / "simulator.json"
+            sim_config.write_bytes(orjson.dumps({"access_token_ttl_s": options.token_ttl_s}))
+            sim_args = ["--config", str(sim_config)]
+        self.stack = Stack(
+            self.settings,
+            self.run_dir,
+            "",
+            role_env={"worker": WORKER_ENV},
+            instances={"worker": options.workers, "dispatcher": options.dispatchers},
+            simulator_args=sim_args,
+        )
         self.kills: dict[str, int] = {"worker": 0, "dispatcher": 0}
+        self.killed: dict[str, int] = {}  # by process name (which instance of a role)
         self.unplanned_restarts: dict[str, int] = {}
         self.broker_restarts = 0
+        self.outage_total_s = 0.0
 
     # ------------------------------------------------------------------ disruptions
 
     def _act(self, action: Action, http: httpx.Client) -> None:
         if action.kind == "kill":
-            self.stack.restart(action.target, crash=True)
+            # Alternate between the role's instances, so partitions move to a live member each time.
+            names = self.stack.names(action.target)
+            name = names[self.kills[action.target] % len(names)]
+            self.stack.restart(name, crash=True)
             self.kills[action.target] += 1
-            self.say(f"SIGKILL {action.target} (#{self.kills[action.target]}), restarted")
+            self.killed[name] = self.killed.get(name, 0) + 1
+            self.say(f"SIGKILL {name} (#{self.kills[action.target]} of {action.target}), restarted")
         elif action.kind == "broker":
             started = time.monotonic()
             self.broker.stop()
+            if self.options.outage_s > 0:
+                self.say(f"broker down for {self.options.outage_s:.0f}s")
+                end = time.monotonic() + self.options.outage_s
+                while time.monotonic() < end:
+                    self._supervise()
+                    time.sleep(0.5)
             self.broker.start()
             self.broker_restarts += 1
-            self.say(f"broker restarted on the same data in {time.monotonic() - started:.1f}s")
+            self.outage_total_s += time.monotonic() - started
+            self.say(f"broker restarted on the same data after {time.monotonic() - started:.1f}s")
         elif action.kind == "faults":
             http.post("/_sim/faults", json={"spec": action.target}).raise_for_status()
             self.say(f"simulator faults: {action.target}")
@@ -254,7 +319,7 @@ class Chaos:
     def _supervise(self) -> None:
         """Restart a role that died on its own (a supervisor's job), counting it apart from planned kills."""
         for p in self.stack.processes:
-            if p.name in self.kills and not p.alive:
+            if p.name != "simulator" and not p.alive:
                 self.unplanned_restarts[p.name] = self.unplanned_restarts.get(p.name, 0) + 1
                 self.say(f"{p.name} exited by itself (code {p.popen.returncode if p.popen else '?'}); restarting")
                 p.start()
@@ -316,6 +381,8 @@ class Chaos:
         parked_topics.append(t.notifications_deferred.name)
         drained_at = time.time()
         due = _parked_until(self.settings, parked_topics) if missing else {}
+        # Parked means "waiting in Kafka beyond the dispatchers' committed offset": a record already consumed
+        # (below the commit) is not waiting for anyone, so it cannot excuse a missing message.
         parked = {tid for tid in missing if due.get(tid, 0.0) > drained_at}
         lost = missing - parked
         if lost:
@@ -341,11 +408,24 @@ class Chaos:
             "broker_restarts": self.broker_restarts,
             "invalid_injected": load.malformed_acked,
             "invalid_rejected": len(invalid),
-            "dead_lettered": count_topic(self.settings, self.stack.topics.delivery_failures.name),
+            "duplicate_bound": self._duplicate_bound(stats),
+            "workers": options.workers,
+            "dispatchers": options.dispatchers,
+            "token_ttl_s": options.token_ttl_s,
+            "token_refreshes": stats.get("token_refreshes", {}).get("total", 0),
+            "outage_s": round(self.outage_total_s, 1),
+            "dead_lettered": count_topic(self.settings, self.stack.topics.notifications_dead.name),
+            "delivery_failures": count_topic(self.settings, self.stack.topics.delivery_failures.name),
             "zalo_faults_injected": stats.get("faults_injected", {}),
             "elapsed_s": round(time.monotonic() - started, 2),
             "run_dir": str(self.run_dir),
         }
+
+    def _duplicate_bound(self, stats: dict[str, Any]) -> int:
+        """The most copies this run's disruptions can explain (see the module docstring)."""
+        in_flight = self.settings.dispatch_concurrency
+        timeouts = int(stats.get("faults_injected", {}).get("timeout", 0))
+        return self.kills["dispatcher"] * in_flight + timeouts
 
     def _explain(self, lost: set[str], expectation: Any, events: list[dict[str, Any]], counts: dict[str, int]) -> None:
         """Write ``lost.json`` in the run folder: each lost message's dossier, its events as published and
@@ -418,8 +498,14 @@ def run_chaos(settings: Settings, options: ChaosOptions) -> int:
             say(f"  {k:22} {v}")
         parked = summary["parked_at_end"]
         waiting = f" ({parked} parked in Kafka for a later retry, not yet due)" if parked else ""
-        say(f"OK: nothing lost{waiting}." if summary["lost"] == 0 else "FAILED: notifications were lost.")
-    return 0 if summary["lost"] == 0 else 1
+        if summary["lost"]:
+            say("FAILED: notifications were lost.")
+        elif summary["duplicates"] > summary["duplicate_bound"]:
+            say(f"FAILED: {summary['duplicates']} duplicates, more than the bound {summary['duplicate_bound']}.")
+        else:
+            say(f"OK: nothing lost{waiting}; duplicates within the bound.")
+    ok = summary["lost"] == 0 and summary["duplicates"] <= summary["duplicate_bound"]
+    return 0 if ok else 1
 
 
 __all__ = ["Chaos", "ChaosOptions", "run_chaos", "schedule"]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import orjson
 
+from hoso import redact
 from hoso.errors import BrokerError, ConfigurationError, HosoError, PublishError
 from hoso.logs import configure as configure_logging
 from hoso.secret_guard import refuse_demo_secrets
@@ -277,6 +278,10 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         json=args.json,
         drain_timeout_s=args.drain_timeout,
         run_root=Path(args.run_dir) if args.run_dir else None,
+        workers=args.workers,
+        dispatchers=args.dispatchers,
+        token_ttl_s=args.token_ttl,
+        outage_s=args.outage,
     )
     return run_chaos(_settings(), options)
 
@@ -403,6 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="last stdout line is a JSON summary")
     p.add_argument("--drain-timeout", type=float, default=240.0, help="seconds to wait for delivery after the load")
     p.add_argument("--run-dir", default=None, help="folder for run folders (logs); default next to HOSO_KAFKA_HOME")
+    p.add_argument("--workers", type=int, default=1, help="Faust worker processes (kills alternate between them)")
+    p.add_argument("--dispatchers", type=int, default=1, help="dispatcher processes (kills move partitions)")
+    p.add_argument("--token-ttl", type=float, default=0.0, help="simulator access-token lifetime in s (0: 25 h)")
+    p.add_argument("--outage", type=float, default=0.0, help="seconds the broker stays down per restart")
     p = add("broadcast", cmd_broadcast, "Send an emergency alert to everyone following a dossier in an area.")
     p.add_argument("--area", required=True, help="province (2 digits) or commune (5 digits) code, QĐ 19/2025")
     p.add_argument("--text", required=True, help="the alert, at most 2000 characters")
@@ -459,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HosoError:
         level, fmt = "INFO", "json" if os.environ.get("HOSO_LOG_FORMAT") == "json" else "text"
     configure_logging(level, fmt)
+    redact.install()  # every process started through `hoso` (worker, dispatcher, gateway, ...) logs no payloads
     for noisy in ("kafka", "aiokafka", "httpx"):  # client chatter at INFO hides what hoso says
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:

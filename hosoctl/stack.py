@@ -20,13 +20,23 @@ class Stack:
     """The processes of one demo run; stops what it started, in reverse order."""
 
     def __init__(
-        self, settings: Settings, run_dir: Path, zalo_faults: str, role_env: dict[str, dict[str, str]] | None = None
+        self,
+        settings: Settings,
+        run_dir: Path,
+        zalo_faults: str,
+        role_env: dict[str, dict[str, str]] | None = None,
+        *,
+        instances: dict[str, int] | None = None,
+        simulator_args: list[str] | None = None,
     ) -> None:
         self.settings = settings
         self.run_dir = run_dir
         self.zalo_faults = zalo_faults
         # Extra environment per role (e.g. library tuning a campaign needs), merged over the settings.
         self.role_env = role_env or {}
+        # How many processes of a role to run (default one); the second and later are named "<role>-2", ...
+        self.instances = instances or {}
+        self.simulator_args = simulator_args or []
         self.processes: list[Process] = []
         self.broker_started = False
         self.simulator_url = ""
@@ -49,23 +59,30 @@ class Stack:
         create_topics(kafka_python(self.settings), self.topics, self.settings.replication_factor)
         sim_port = free_port()
         self.simulator_url = f"http://127.0.0.1:{sim_port}"
-        sim_args = ["simulator", "--port", str(sim_port)]
+        sim_args = ["simulator", "--port", str(sim_port), *self.simulator_args]
         if self.zalo_faults:
             sim_args += ["--faults", self.zalo_faults]
         sim = self._spawn("simulator", sim_args, {})
         wait_for_port(sim_port, 30, sim.popen)
         for role in ("worker", "dispatcher"):
-            port = free_port()
-            self.metrics_ports[role] = port
-            env = {
-                "HOSO_METRICS_PORT": str(port),
-                "HOSO_ZALO_ZBS_URL": self.simulator_url,
-                "HOSO_ZALO_OA_URL": self.simulator_url,
-                "HOSO_ZALO_OAUTH_URL": self.simulator_url,
-                **self.role_env.get(role, {}),
-            }
-            self._spawn(role, [role], env)
+            for name in self.names(role):
+                port = free_port()
+                self.metrics_ports[name] = port
+                env = {
+                    "HOSO_METRICS_PORT": str(port),
+                    "HOSO_ZALO_ZBS_URL": self.simulator_url,
+                    "HOSO_ZALO_OA_URL": self.simulator_url,
+                    "HOSO_ZALO_OAUTH_URL": self.simulator_url,
+                    **self.role_env.get(role, {}),
+                }
+                if len(self.names(role)) > 1:  # each instance keeps its own local state (Faust's RocksDB)
+                    env["HOSO_STATE_DIR"] = str(self.settings.state_dir / name)
+                self._spawn(name, [role], env)
         say(f"simulator {self.simulator_url}, worker and dispatcher started (logs in {self.run_dir / 'logs'})")
+
+    def names(self, role: str) -> list[str]:
+        """Process names of ``role``: ``role`` itself, then ``role-2``, ``role-3``, ..."""
+        return [role if i == 1 else f"{role}-{i}" for i in range(1, max(1, self.instances.get(role, 1)) + 1)]
 
     def _spawn(self, name: str, args: list[str], extra: dict[str, str]) -> Process:
         env = {**self.settings.to_env(), **extra}

@@ -7,6 +7,7 @@ inject failures without patching.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,7 @@ class ZaloClient:
         # refresh, rare and form-encoded, still goes through the client, which also owns the transport.
         self._transport = transport
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        self._total_s = timeout
         self._urls: dict[str, httpx.URL] = {}
 
     async def send_template(
@@ -201,8 +203,12 @@ class ZaloClient:
             target = target.copy_merge_params(params)
         request = httpx.Request(method, target, headers=headers, content=content, extensions=self._extensions)
         try:
-            response = await self._transport.handle_async_request(request)
-            await response.aread()
+            # A total deadline, whatever the transport: a server trickling its answer must not hold the chain.
+            async with asyncio.timeout(self._total_s):
+                response = await self._transport.handle_async_request(request)
+                await response.aread()
+        except TimeoutError as exc:
+            raise RetryableDelivery("timeout: total request deadline", code=None) from exc
         except httpx.TimeoutException as exc:
             raise RetryableDelivery(f"timeout: {type(exc).__name__}", code=None) from exc
         except httpx.TransportError as exc:

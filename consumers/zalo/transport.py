@@ -7,6 +7,11 @@ finished response and skips its own chunked re-read. aiohttp's errors are conver
 httpx's, the way httpx's own transports do, so ``ZaloClient`` only ever catches httpx types: a timeout
 while connecting or reading is a timeout (the request may have reached Zalo), anything else a network
 error.
+
+Two limits keep a misbehaving server from holding a chain (and so its partition's commits) forever: a
+*total* deadline per request (connect + send + the whole body, not just the gap between two reads, so a
+response trickled one byte a second still ends), and a cap on the response body size (Zalo's answers are a
+few hundred bytes; a huge one is an error, not something to buffer).
 """
 
 from __future__ import annotations
@@ -15,14 +20,29 @@ import aiohttp
 import httpx
 
 _STALE = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+MAX_RESPONSE_BYTES = 256 * 1024
+DEFAULT_TOTAL_S = 30.0
+
+
+class ResponseTooLarge(httpx.NetworkError):
+    """The server sent more than ``MAX_RESPONSE_BYTES``; the answer is treated like a broken connection."""
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests with one lazily created aiohttp session (created inside the running loop)."""
 
-    def __init__(self, max_connections: int = 64, keepalive_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        max_connections: int = 64,
+        keepalive_s: float = 15.0,
+        *,
+        total_s: float = DEFAULT_TOTAL_S,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
         self._max_connections = max_connections
         self._keepalive_s = keepalive_s
+        self._total_s = total_s
+        self._max_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
@@ -36,7 +56,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session = self._session or self._open()
         timeout = request.extensions.get("timeout", {})
         limits = aiohttp.ClientTimeout(
-            connect=timeout.get("pool"), sock_connect=timeout.get("connect"), sock_read=timeout.get("read")
+            total=timeout.get("read") or self._total_s,  # the request's timeout bounds the whole exchange
+            connect=timeout.get("pool"),
+            sock_connect=timeout.get("connect"),
+            sock_read=timeout.get("read"),
         )
         try:
             async with session.request(
@@ -48,7 +71,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 auto_decompress=True,
             ) as response:
-                body = await response.read()
+                body = await self._read_capped(response, request)
                 # The body is already decompressed: its encoding and length headers no longer describe it.
                 headers = [(k, v) for k, v in response.raw_headers if k.lower() not in _STALE]
                 return httpx.Response(response.status, headers=headers, content=body, request=request)
@@ -59,6 +82,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}", request=request) from exc
         except aiohttp.ClientError as exc:
             raise httpx.NetworkError(f"{type(exc).__name__}: {exc}", request=request) from exc
+
+    async def _read_capped(self, response: aiohttp.ClientResponse, request: httpx.Request) -> bytes:
+        declared = response.content_length
+        if declared is not None and declared > self._max_bytes:
+            raise ResponseTooLarge(f"response of {declared} bytes (limit {self._max_bytes})", request=request)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(16 * 1024):
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise ResponseTooLarge(f"response over {self._max_bytes} bytes", request=request)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def aclose(self) -> None:
         """Close the session and its connections."""

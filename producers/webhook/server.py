@@ -35,6 +35,9 @@ log = logging.getLogger("hoso.webhook")
 PATH = "/zalo/webhook"
 MAX_BODY_BYTES = 1_000_000
 PUBLISH_TIMEOUT_S = 1.5
+BODY_TIMEOUT_S = 5.0
+"""Zalo sends a small body at once and waits 2 s for the answer: a body still dribbling in after this long is
+not Zalo, and must not hold a handler (and a connection) for as long as the client likes."""
 
 
 def _json(status: int, **body: Any) -> web.Response:
@@ -75,7 +78,11 @@ class WebhookReceiver:
         zns = request.headers.get("X-ZEvent-Server", "").strip().upper() == "ZNS"
         server = "ZNS" if zns else "OA"
         try:
-            raw = await request.read()
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                raw = await request.read()
+        except TimeoutError:
+            metrics.WEBHOOK_REQUESTS.labels("malformed", "none", server).inc()
+            return _json(408, error=f"the body did not arrive within {BODY_TIMEOUT_S:g} s"), "malformed"
         except web.HTTPRequestEntityTooLarge:
             metrics.WEBHOOK_REQUESTS.labels("malformed", "none", server).inc()
             return _json(413, error="body too large"), "malformed"

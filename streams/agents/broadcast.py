@@ -25,6 +25,7 @@ from schemas import codec
 from schemas.broadcast import Broadcast
 from schemas.notification import Kind
 from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
+from streams import guard
 from streams.context import StreamsApp, engine_for
 from streams.fanout import alert_records, partition_of, recipients
 
@@ -51,17 +52,19 @@ def register(ctx: StreamsApp) -> None:
             partition = record.message.partition
             broadcast, problems = codec.decode(Broadcast, record.value or b"")
             if broadcast is None:
-                log.warning(
-                    "invalid broadcast at partition %s offset %s: %s",
-                    partition,
-                    record.message.offset,
-                    "; ".join(str(p) for p in problems),
-                )
+                await guard.park_now(ctx, record, problems)
                 continue
-            local = ((k, v) for k, v in list(state_table.items()) if partition_of(k, partitions) == partition)
-            chosen = recipients(local, followers_table.get, broadcast)
-            now = ctx.clock()
-            records = alert_records(broadcast, chosen, oa_id=engine.rules.oa_id, now=now, catalogue=engine.catalogue)
+            try:
+                local = ((k, v) for k, v in list(state_table.items()) if partition_of(k, partitions) == partition)
+                chosen = recipients(local, followers_table.get, broadcast)
+                now = ctx.clock()
+                records = alert_records(
+                    broadcast, chosen, oa_id=engine.rules.oa_id, now=now, catalogue=engine.catalogue
+                )
+            except Exception as exc:  # never an exit loop over one record
+                log.exception("broadcast at offset %s failed", record.message.offset)
+                await guard.park_now(ctx, record, guard.problems_of(exc))
+                continue
             await send_all(ctx.app.producer, notifications.get_topic_name(), records)
             metrics.NOTIFICATIONS_EMITTED.labels("none", Kind.ALERT.value).inc(len(chosen))
             metrics.BROADCAST_TARGETED.labels(broadcast.area_level.value.lower()).inc(len(chosen))

@@ -19,6 +19,7 @@ from hoso import metrics
 from schemas import codec
 from schemas.chat_command import CitizenCommand, DossierCommand
 from schemas.common import now_vn
+from schemas.problems import Problem
 from schemas.topics import (
     CHAT_SEEN_TABLE,
     CITIZEN_CONTACT_TABLE,
@@ -30,6 +31,7 @@ from schemas.topics import (
 from schemas.zalo_event import ZaloEvent, ZaloServer
 from streams import chat_flow as flow
 from streams import followers as fol
+from streams import guard
 from streams.batching import Batch
 from streams.context import StreamsApp
 from streams.dossier_state import DossierState
@@ -101,14 +103,16 @@ def register(ctx: StreamsApp) -> None:
         """Deduplicate each webhook event and turn it into commands, contact updates and replies."""
         async for batch in ctx.pipeline.batches(stream):
             for record in batch:
-                event, _problems = codec.decode(ZaloEvent, record.value or b"")
+                event, problems = codec.decode(ZaloEvent, record.value or b"")
                 if event is None or record.key is None:
                     metrics.ZALO_EVENTS.labels("other", "invalid").inc()
+                    guard.park(ctx, batch, record, problems or [Problem("key", "missing")])
                     continue
                 try:
                     outcome = handle_zalo_event(batch, record, event)
                 except Exception as exc:  # one bad event must not stop the citizen flow
                     log.exception("chat event %s failed: %s", flow.event_label(event.event_name), type(exc).__name__)
+                    guard.park(ctx, batch, record, guard.problems_of(exc))
                     outcome = "error"
                 metrics.ZALO_EVENTS.labels(flow.event_label(event.event_name), outcome).inc()
 
@@ -117,9 +121,10 @@ def register(ctx: StreamsApp) -> None:
         """Answer and apply follow / look-up / unfollow requests where the dossier's tables live."""
         async for batch in ctx.pipeline.batches(stream):
             for record in batch:
-                cmd, _problems = codec.decode(DossierCommand, record.value or b"")
+                cmd, problems = codec.decode(DossierCommand, record.value or b"")
                 if cmd is None or record.key != cmd.ma_ho_so.encode():
                     metrics.CHAT_COMMANDS.labels("unknown", "invalid").inc()
+                    guard.park(ctx, batch, record, problems or [Problem("key", "must be the dossier code")])
                     continue
                 try:
                     state = DossierState.from_bytes(batch.get(DOSSIER_STATE_TABLE, record.key))
@@ -129,6 +134,7 @@ def register(ctx: StreamsApp) -> None:
                     outcome = result.outcome
                 except Exception as exc:
                     log.exception("dossier command %s failed: %s", cmd.action.value, type(exc).__name__)
+                    guard.park(ctx, batch, record, guard.problems_of(exc))
                     outcome = "error"
                 metrics.CHAT_COMMANDS.labels(cmd.action.value, outcome).inc()
 
@@ -141,12 +147,17 @@ def register(ctx: StreamsApp) -> None:
         """
         async for batch in ctx.pipeline.batches(stream):
             for record in batch:
-                cmd, _problems = codec.decode(CitizenCommand, record.value or b"")
+                cmd, problems = codec.decode(CitizenCommand, record.value or b"")
                 if cmd is None or record.key != cmd.subscriber_id.encode():
                     metrics.CHAT_COMMANDS.labels("citizen", "invalid").inc()
+                    guard.park(ctx, batch, record, problems or [Problem("key", "must be the subscriber id")])
                     continue
-                current = flow.load_list(batch.get(CITIZEN_DOSSIERS_TABLE, record.key))
-                updated, commands = flow.on_citizen_command(cmd, current)
+                try:
+                    current = flow.load_list(batch.get(CITIZEN_DOSSIERS_TABLE, record.key))
+                    updated, commands = flow.on_citizen_command(cmd, current)
+                except Exception as exc:  # never an exit loop over one record
+                    guard.park(ctx, batch, record, guard.problems_of(exc))
+                    continue
                 for c in commands:
                     batch.send(dossier_commands, c.ma_ho_so.encode(), codec.dumps(c))
                 if updated is not None:

@@ -13,7 +13,7 @@ from schemas import codec
 from schemas.problems import Problem
 from schemas.subscription import Subscription
 from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
-from streams import chat_flow
+from streams import chat_flow, guard
 from streams import followers as fol
 from streams.batching import Batch
 from streams.context import StreamsApp, engine_for, stage
@@ -95,12 +95,19 @@ def register(ctx: StreamsApp) -> None:
         the same table through, so neither overwrites the other's change)."""
         async for batch in ctx.pipeline.batches(stream):
             for record in batch:
-                change, _problems = codec.decode(Subscription, record.value or b"")
-                if change is None or record.key != change.ma_ho_so.encode():
+                change, problems = codec.decode(Subscription, record.value or b"")
+                if change is not None and record.key != change.ma_ho_so.encode():
+                    change, problems = None, [Problem("key", "the key must be the dossier code (ma_ho_so)")]
+                if change is None:
                     metrics.SUBSCRIPTION_CHANGES.labels("unknown", "invalid").inc()
+                    guard.park(ctx, batch, record, problems)
                     continue
-                current = fol.decode_all(batch.get(FOLLOWERS_TABLE, record.key))
-                batch.put(record, FOLLOWERS_TABLE, record.key, fol.encode(fol.apply(current, change)))
+                try:
+                    current = fol.decode_all(batch.get(FOLLOWERS_TABLE, record.key))
+                    batch.put(record, FOLLOWERS_TABLE, record.key, fol.encode(fol.apply(current, change)))
+                except Exception as exc:  # never an exit loop over one record
+                    guard.park(ctx, batch, record, guard.problems_of(exc))
+                    continue
                 action = "follow" if change.active else "unfollow"
                 metrics.SUBSCRIPTION_CHANGES.labels(change.source.value, action).inc()
 

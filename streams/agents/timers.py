@@ -19,7 +19,10 @@ import faust
 import orjson
 
 from hoso import metrics
+from schemas.problems import Problem
 from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
+from streams import guard
+from streams.batching import Batch
 from streams.context import StreamsApp, engine_for, stage
 from streams.dossier_state import DossierState, overdue
 from streams.hold import Hold
@@ -51,32 +54,40 @@ def register(ctx: StreamsApp) -> None:
         """Release what a dossier holds, or raise its OVERDUE state, when a timer says it is due."""
         async for batch in ctx.pipeline.batches(stream):
             for record in batch:
-                key = record.key
                 try:
-                    tick = orjson.loads(record.value or b"{}")
-                    at = datetime.fromisoformat(tick["at"])
-                    kind = tick["kind"]
-                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                    log.warning("ignoring a malformed tick at offset %s", record.message.offset)
-                    continue
-                if key is None:
-                    continue
-                in_flight.pop(key, None)
-                if kind == OVERDUE:
-                    state = DossierState.from_bytes(batch.get(DOSSIER_STATE_TABLE, key))
-                    raised = overdue(state, at, FINISHED) if state is not None else None
-                    if raised is not None:
-                        batch.put(record, DOSSIER_STATE_TABLE, key, raised.to_bytes())
-                        metrics.OVERDUE_DOSSIERS.labels(raised.source_system).inc()
-                    continue
-                out = release(
-                    engine,
-                    batch.get(DOSSIER_STATE_TABLE, key),
-                    batch.get(DOSSIER_HOLD_TABLE, key),
-                    batch.get(FOLLOWERS_TABLE, key),
-                    at,
-                )
-                stage(ctx, batch, record, key, out)
+                    apply_tick(batch, record)
+                except Exception as exc:  # a bug in one release must not crash-loop the worker on this tick
+                    log.exception("tick at offset %s failed", record.message.offset)
+                    guard.park(ctx, batch, record, guard.problems_of(exc))
+
+    def apply_tick(batch: Batch, record: faust.EventT) -> None:
+        key = record.key
+        try:
+            tick = orjson.loads(record.value or b"{}")
+            at = datetime.fromisoformat(tick["at"])
+            kind = tick["kind"]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            guard.park(ctx, batch, record, [Problem("", f"not a tick: {type(exc).__name__}: {exc}")])
+            return
+        if key is None:
+            guard.park(ctx, batch, record, [Problem("key", "a tick needs the dossier code as its key")])
+            return
+        in_flight.pop(key, None)
+        if kind == OVERDUE:
+            state = DossierState.from_bytes(batch.get(DOSSIER_STATE_TABLE, key))
+            raised = overdue(state, at, FINISHED) if state is not None else None
+            if raised is not None:
+                batch.put(record, DOSSIER_STATE_TABLE, key, raised.to_bytes())
+                metrics.OVERDUE_DOSSIERS.labels(raised.source_system).inc()
+            return
+        out = release(
+            engine,
+            batch.get(DOSSIER_STATE_TABLE, key),
+            batch.get(DOSSIER_HOLD_TABLE, key),
+            batch.get(FOLLOWERS_TABLE, key),
+            at,
+        )
+        stage(ctx, batch, record, key, out)
 
     async def send_tick(key: bytes, kind: str, now: datetime) -> None:
         # A tick already on its way for this key is enough; resend only if it seems lost.
