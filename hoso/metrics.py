@@ -137,3 +137,14 @@ def serve(port: int) -> None:
     """Expose /metrics on ``port`` (0 disables), bound to all interfaces so Prometheus can scrape pods."""
     if port:
         start_http_server(port)
+
+
+DOSSIER_EVENTS_REFUSED = Counter(
+    "hoso_dossier_events_refused_total",
+    "Dossier events refused and parked on the invalid topic: foreign_source (the sender does not own the dossier), "
+    "sequence_jump (held for review), by the sending agency.",
+    ["reason", "agency"],
+)
+WEBHOOK_REPLAY_WINDOW = Gauge(
+    "hoso_webhook_replay_window_ids", "Accepted webhook ids remembered for the replay window (recovered from Kafka)."
+)

@@ -202,6 +202,16 @@ class Settings:
     simulator_port: int = _setting("HOSO_SIMULATOR_PORT", 18080, "Port of `hoso simulator` on loopback.")
     metrics_port: int = _setting("HOSO_METRICS_PORT", 0, "Prometheus /metrics port of this process (0: off).")
     log_level: str = _setting("HOSO_LOG_LEVEL", "INFO", "Log level of hoso processes.")
+    max_sequence_jump: int = _setting(
+        "HOSO_MAX_SEQUENCE_JUMP",
+        10_000,
+        "An event whose sequence lies more than this beyond its dossier's last one is parked for review, not applied.",
+    )
+    webhook_max_age_s: float = _setting(
+        "HOSO_WEBHOOK_MAX_AGE_S",
+        600.0,
+        "Webhook calls whose signed timestamp is older (or further ahead) than this many s have no effect.",
+    )
 
     @property
     def local_broker(self) -> bool:

@@ -38,6 +38,23 @@ from streams.notify import NOTIFY, SURVEY_SUFFIX, notifications_for, survey_even
 from streams.rules import LOW_VALUE, Rules
 from streams.template_catalogue import Catalogue
 
+FOREIGN = "foreign_source"
+"""Verdict for an event whose ``source_system`` is not the agency that owns the dossier: refused."""
+REVIEW = "sequence_jump"
+"""Verdict for an event whose sequence jumps past ``Rules.max_sequence_jump``: parked for review, not applied."""
+
+
+def owner_of(state: DossierState | None, hold: Hold) -> str | None:
+    """The agency (``source_system``) the dossier is bound to: the one of its first accepted event.
+
+    States written before ownership existed say ``unknown``; their next event binds them.
+    """
+    if state is not None and state.source_system != "unknown":
+        return state.source_system
+    if hold.inbox:
+        return str(hold.inbox[0]["event"]["source_system"])
+    return None
+
 
 @dataclass
 class Outcome:
@@ -48,7 +65,7 @@ class Outcome:
     followers: fol.Followers
     notifications: list[Notification] = field(default_factory=list)
     verdict: str | None = None
-    """For ``receive``: applied, held, duplicate or stale."""
+    """For ``receive``: applied, held, duplicate, stale, or refused (``FOREIGN``, ``REVIEW``: nothing changed)."""
     suppressed: list[str] = field(default_factory=list)
     flags: list[ComplianceFlag] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
@@ -70,6 +87,10 @@ class Engine:
     ) -> Outcome:
         """Apply (or hold, or drop) one valid event of this dossier."""
         out = Outcome(state=state, hold=_copy(hold), followers=followers)
+        owner = owner_of(state, hold)
+        if owner is not None and event.source_system != owner:
+            out.verdict = FOREIGN
+            return out
         eid = str(event.event_id)
         held = {e["event"]["event_id"]: e["event"]["sequence"] for e in out.hold.inbox}
         if (state is not None and eid in state.seen) or eid in held:
@@ -77,6 +98,9 @@ class Engine:
             return out
         if (state is not None and event.sequence <= state.sequence) or event.sequence in held.values():
             out.verdict = "stale"
+            return out
+        if event.sequence - (state.sequence if state is not None else 0) > self.rules.max_sequence_jump:
+            out.verdict = REVIEW
             return out
         if self._is_next(state, event) or self.rules.reorder_hold.total_seconds() <= 0:
             self._apply(out, event, now)

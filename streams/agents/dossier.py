@@ -17,7 +17,8 @@ from streams import chat_flow
 from streams import followers as fol
 from streams.batching import Batch
 from streams.context import StreamsApp, engine_for, stage
-from streams.join import invalid_envelope, join, parse
+from streams.engine import FOREIGN, REVIEW, owner_of
+from streams.join import invalid_envelope, join, parse, refusal
 
 log = logging.getLogger("hoso.streams")
 
@@ -47,6 +48,9 @@ def register(ctx: StreamsApp) -> None:
             batch.get(FOLLOWERS_TABLE, key),
             now,
         )
+        if out.verdict in (FOREIGN, REVIEW):
+            metrics.DOSSIER_EVENTS_REFUSED.labels(out.verdict, event.source_system).inc()
+            return [refusal(out.verdict, event, owner_of(out.state, out.hold), engine.rules.max_sequence_jump)]
         metrics.EVENTS.labels(out.verdict or "applied", event.source_system).inc()
         metrics.AGENCY_LAST_EVENT.labels(event.source_system).set(time.time())
         if out.followers_changed:  # unchanged followers were indexed when they were added
@@ -77,7 +81,7 @@ def register(ctx: StreamsApp) -> None:
                     log.exception("unexpected error on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
                     problems = [Problem("", f"internal error while processing: {type(exc).__name__}: {exc}")]
                 if problems:
-                    metrics.EVENTS.labels("invalid", "unknown").inc()
+                    metrics.EVENTS.labels("invalid", "unknown").inc()  # refusals are counted by reason as well
                     envelope = invalid_envelope(
                         record.key,
                         record.value,
