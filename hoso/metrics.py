@@ -148,3 +148,7 @@ DOSSIER_EVENTS_REFUSED = Counter(
 WEBHOOK_REPLAY_WINDOW = Gauge(
     "hoso_webhook_replay_window_ids", "Accepted webhook ids remembered for the replay window (recovered from Kafka)."
 )
+DOSSIER_EVENTS_REPARTITIONED = Counter(
+    "hoso_dossier_events_repartitioned_total",
+    "Dossier events that arrived off their murmur2 partition (e.g. a CRC32-partitioning client) and were forwarded.",
+)

@@ -76,7 +76,11 @@ def run_worker(settings: Settings) -> None:
     streams = build(settings)
     metrics.serve(settings.metrics_port)
     if settings.metrics_port:
-        sources = [streams.topics.dossier_events.name, streams.topics.subscription_changes.name]
+        sources = [
+            streams.topics.dossier_events.name,
+            streams.topics.dossier_events_repartition.name,
+            streams.topics.subscription_changes.name,
+        ]
         start_lag_exporter(settings, settings.app_id, sources)
     worker = faust.Worker(streams.app, loglevel=settings.log_level.lower(), quiet=True)
     for name in PAYLOAD_LOGGERS:

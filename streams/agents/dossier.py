@@ -18,6 +18,7 @@ from streams import followers as fol
 from streams.batching import Batch
 from streams.context import StreamsApp, engine_for, stage
 from streams.engine import FOREIGN, REVIEW, owner_of
+from streams.fanout import partition_of
 from streams.join import invalid_envelope, join, parse, refusal
 
 log = logging.getLogger("hoso.streams")
@@ -27,7 +28,16 @@ def register(ctx: StreamsApp) -> None:
     """Attach the dossier agents to ``ctx.app``."""
     settings, topics = ctx.settings, ctx.topics
     P = settings.partitions
-    dossier_events = ctx.topic(topics.dossier_events.name, P)
+    # Agencies' own Kafka clients may partition by another hash (librdkafka: CRC32); a record off its murmur2
+    # partition is forwarded once through the repartition topic, and both topics feed the same join.
+    repartition = ctx.topic(topics.dossier_events_repartition.name, P)
+    dossier_events = ctx.app.topic(
+        topics.dossier_events.name,
+        topics.dossier_events_repartition.name,
+        partitions=P,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
     subscription_changes = ctx.topic(topics.subscription_changes.name, P)
     invalid = ctx.topic(topics.dossier_events_invalid.name, topics.dossier_events_invalid.partitions)
     citizen_commands = ctx.topic(topics.citizen_commands.name, P)
@@ -36,6 +46,16 @@ def register(ctx: StreamsApp) -> None:
 
     def join_one(batch: Batch, record: faust.EventT, now: datetime) -> list[Problem]:
         key = record.key
+        msg = record.message
+        if (
+            key is not None
+            and record.value is not None
+            and msg.topic == topics.dossier_events.name
+            and msg.partition != partition_of(key, P)  # also co-partitioned with followers, holds and ticks
+        ):
+            batch.send(repartition, key, record.value)
+            metrics.DOSSIER_EVENTS_REPARTITIONED.inc()
+            return []
         event, problems = parse(key, record.value)
         if event is None:
             return problems
