@@ -6,6 +6,9 @@ which would both leak personal data and explode the series count.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -152,3 +155,46 @@ DOSSIER_EVENTS_REPARTITIONED = Counter(
     "hoso_dossier_events_repartitioned_total",
     "Dossier events that arrived off their murmur2 partition (e.g. a CRC32-partitioning client) and were forwarded.",
 )
+
+OTHER = "other"
+"""The label value of every agency or OA outside the configured sets."""
+
+
+class BoundedLabels:
+    """Agency and OA label values from configured sets, so a sender cannot mint new series.
+
+    ``source_system`` comes from agencies (wildcard keys accept whole families of codes) and ``oa_id`` from
+    records; used as label values directly, each new string would be a new time series forever. A process
+    configures the sets once at start (``configure``); until then values pass through (library use, tests).
+    """
+
+    def __init__(self) -> None:
+        self._agencies: tuple[str, ...] | None = None
+        self._oas: frozenset[str] | None = None
+
+    def configure(self, *, agencies: Iterable[str] | None = None, oas: Iterable[str] | None = None) -> None:
+        """Agency codes or ``*`` patterns (a matching code is reported as the pattern), and OA ids."""
+        if agencies is not None:
+            self._agencies = tuple(a.strip() for a in agencies if a.strip())
+        if oas is not None:
+            self._oas = frozenset(oas)
+
+    def agency(self, code: str | None) -> str:
+        """The label for an agency code: itself, the configured pattern it matches, or ``other``."""
+        if self._agencies is None:
+            return code or "unknown"
+        if not code:
+            return OTHER
+        for rule in self._agencies:
+            if code == rule or ("*" in rule and fnmatchcase(code, rule)):
+                return rule
+        return OTHER
+
+    def oa(self, oa_id: str | None) -> str:
+        """The label for an OA id: itself if configured, else ``other``."""
+        if self._oas is None:
+            return oa_id or "unknown"
+        return oa_id if oa_id in self._oas else OTHER
+
+
+LABELS = BoundedLabels()

@@ -207,6 +207,11 @@ class Settings:
         10_000,
         "An event whose sequence lies more than this beyond its dossier's last one is parked for review, not applied.",
     )
+    metric_agencies: str = _setting(
+        "HOSO_METRIC_AGENCIES",
+        "000.00.49.H22,000.00.*.H56",
+        "Agency codes or * patterns used as metric labels (a pattern labels every code it matches); others: other.",
+    )
     webhook_max_age_s: float = _setting(
         "HOSO_WEBHOOK_MAX_AGE_S",
         600.0,

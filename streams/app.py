@@ -74,6 +74,7 @@ def run_worker(settings: Settings) -> None:
     """Run one Faust worker until SIGTERM/SIGINT."""
     (settings.state_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     streams = build(settings)
+    metrics.LABELS.configure(agencies=settings.metric_agencies.split(","))
     metrics.serve(settings.metrics_port)
     if settings.metrics_port:
         sources = [

@@ -69,10 +69,10 @@ def register(ctx: StreamsApp) -> None:
             now,
         )
         if out.verdict in (FOREIGN, REVIEW):
-            metrics.DOSSIER_EVENTS_REFUSED.labels(out.verdict, event.source_system).inc()
+            metrics.DOSSIER_EVENTS_REFUSED.labels(out.verdict, metrics.LABELS.agency(event.source_system)).inc()
             return [refusal(out.verdict, event, owner_of(out.state, out.hold), engine.rules.max_sequence_jump)]
-        metrics.EVENTS.labels(out.verdict or "applied", event.source_system).inc()
-        metrics.AGENCY_LAST_EVENT.labels(event.source_system).set(time.time())
+        metrics.EVENTS.labels(out.verdict or "applied", metrics.LABELS.agency(event.source_system)).inc()
+        metrics.AGENCY_LAST_EVENT.labels(metrics.LABELS.agency(event.source_system)).set(time.time())
         if out.followers_changed:  # unchanged followers were indexed when they were added
             for c in chat_flow.consent_index(
                 event, pseudonym_key=settings.pseudonym_key, oa_id=settings.default_oa_id, now=now
