@@ -205,7 +205,8 @@ class Settings:
     max_sequence_jump: int = _setting(
         "HOSO_MAX_SEQUENCE_JUMP",
         10_000,
-        "An event whose sequence lies more than this beyond its dossier's last one is parked for review, not applied.",
+        "An event whose sequence exceeds its dossier's last one by more than this and more than doubles it is "
+        "parked for review, not applied.",
     )
     metric_agencies: str = _setting(
         "HOSO_METRIC_AGENCIES",

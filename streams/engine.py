@@ -40,6 +40,8 @@ from streams.template_catalogue import Catalogue
 
 FOREIGN = "foreign_source"
 """Verdict for an event whose ``source_system`` is not the agency that owns the dossier: refused."""
+FIRST_SEQUENCE_CEILING = 2**62
+"""A dossier's first event above this is held for review: half the range is left for its later events."""
 REVIEW = "sequence_jump"
 """Verdict for an event whose sequence jumps past ``Rules.max_sequence_jump``: parked for review, not applied."""
 
@@ -99,7 +101,7 @@ class Engine:
         if (state is not None and event.sequence <= state.sequence) or event.sequence in held.values():
             out.verdict = "stale"
             return out
-        if event.sequence - (state.sequence if state is not None else 0) > self.rules.max_sequence_jump:
+        if self._leaps(state, event):
             out.verdict = REVIEW
             return out
         if self._is_next(state, event) or self.rules.reorder_hold.total_seconds() <= 0:
@@ -136,6 +138,17 @@ class Engine:
         return out
 
     # --- steps --------------------------------------------------------------------------------
+
+    def _leaps(self, state: DossierState | None, event: DossierEvent) -> bool:
+        """Whether the sequence leaps so far that applying it could silence every later real event.
+
+        Counters (1, 2, 3…) and clock-derived sequences (the national adapter's epoch ms x 100 + code, .NET
+        ticks) both pass: a leap must exceed ``max_sequence_jump`` *and* more than double the last sequence,
+        which a clock never does within a dossier's life. A first event only has to stay below 2**62.
+        """
+        if state is None:
+            return event.sequence > FIRST_SEQUENCE_CEILING
+        return event.sequence - state.sequence > max(self.rules.max_sequence_jump, state.sequence)
 
     @staticmethod
     def _is_next(state: DossierState | None, event: DossierEvent) -> bool:

@@ -46,8 +46,8 @@ def refusal(verdict: str, event: DossierEvent, owner: str | None, max_jump: int)
         )
     return Problem(
         "sequence",
-        f"sequence {event.sequence} jumps more than {max_jump} past the dossier's last one: held for review, "
-        "not applied (re-publish it once checked, or fix the sender's counter)",
+        f"sequence {event.sequence} leaps past the dossier's last one by more than {max_jump} and more than "
+        "doubles it: held for review, not applied (re-publish it once checked, or fix the sender's counter)",
     )
 
 

@@ -58,5 +58,15 @@ def test_a_huge_sequence_is_held_for_review_and_later_real_events_still_apply():
 
 def test_a_first_event_with_a_huge_sequence_is_held_for_review_too():
     run = Run(engine(max_sequence_jump=1000))
-    assert run.receive(parsed("RECEIVED", sequence=5_000_000, at=T0), DAY).verdict == REVIEW
+    assert run.receive(parsed("RECEIVED", sequence=2**63 - 1, at=T0), DAY).verdict == REVIEW
     assert run.state is None and run.hold.is_empty()
+
+
+def test_clock_derived_sequences_are_not_leaps():
+    """The national adapter's sequence is epoch ms x 100 + status code; minutes apart means millions apart."""
+    run = Run(engine(max_sequence_jump=1000, reorder_hold=timedelta(0)))
+    received = 1_764_300_000_000 * 100 + 2
+    run.receive(parsed("RECEIVED", sequence=received, at=T0), DAY)
+    run.receive(parsed("RESULT_READY", sequence=received + 3 * 86_400_000 * 100 + 7, at=T0 + timedelta(days=3)), DAY)
+    assert run.verdicts == ["applied", "applied"]
+    assert run.receive(parsed("PAID", sequence=2**63 - 1, at=T0 + timedelta(days=4)), DAY).verdict == REVIEW
