@@ -126,10 +126,10 @@ class Sender:
                 _count(n, endpoint, "retry", exc.code, started)
                 reason = _reason(exc)
                 if reason == "timeout":
-                    metrics.POSSIBLE_DUPLICATES.labels(n.oa_id).inc()
+                    metrics.POSSIBLE_DUPLICATES.labels(metrics.LABELS.oa(n.oa_id)).inc()
                 if attempt >= self._policy.tries:
                     return RoundResult(Next.RETRY, exc.code, str(exc))
-                metrics.RETRIES.labels(n.oa_id, reason).inc()
+                metrics.RETRIES.labels(metrics.LABELS.oa(n.oa_id), reason).inc()
                 await asyncio.sleep(self._policy.delay(attempt))
                 continue
             _count(n, endpoint, "accepted", 0, started)
@@ -137,9 +137,9 @@ class Sender:
                 max(0.0, (now_vn() - n.occurred_at).total_seconds())
             )
             if accepted.remaining_quota is not None:
-                metrics.QUOTA_REMAINING.labels(n.oa_id).set(accepted.remaining_quota)
+                metrics.QUOTA_REMAINING.labels(metrics.LABELS.oa(n.oa_id)).set(accepted.remaining_quota)
             if accepted.daily_quota is not None:
-                metrics.QUOTA_DAILY.labels(n.oa_id).set(accepted.daily_quota)
+                metrics.QUOTA_DAILY.labels(metrics.LABELS.oa(n.oa_id)).set(accepted.daily_quota)
             return RoundResult(Next.SENT, 0, accepted=accepted)
 
     async def _send(self, n: Notification, token: str) -> Accepted:
@@ -157,8 +157,10 @@ class Sender:
 
 
 def _count(n: Notification, endpoint: str, outcome: str, code: int | None, started: float) -> None:
-    metrics.ZALO_REQUESTS.labels(n.oa_id, endpoint, outcome, str(code if code is not None else "")).inc()
-    metrics.ZALO_REQUEST_SECONDS.labels(n.oa_id, endpoint).observe(time.perf_counter() - started)
+    metrics.ZALO_REQUESTS.labels(
+        metrics.LABELS.oa(n.oa_id), endpoint, outcome, str(code if code is not None else "")
+    ).inc()
+    metrics.ZALO_REQUEST_SECONDS.labels(metrics.LABELS.oa(n.oa_id), endpoint).observe(time.perf_counter() - started)
 
 
 def _reason(exc: DeliveryError) -> str:

@@ -140,6 +140,7 @@ class Dispatcher:
         self.registry = registry or load_registry(
             Path(settings.oa_config) if settings.oa_config else None, settings.default_oa_id
         )
+        metrics.LABELS.configure(oas=self.registry.oas)  # an oa_id in a record is only a label if configured
         self.client = client or ZaloClient(
             zbs_url=settings.zalo_zbs_url,
             oa_url=settings.zalo_oa_url,
@@ -385,7 +386,7 @@ class Dispatcher:
         rounds, _ = read_headers(record.headers)
         if self.sent_log.seen(tp.partition, n.tracking_id):
             self.stats.already_sent += 1
-            metrics.ALREADY_SENT.labels(n.oa_id).inc()
+            metrics.ALREADY_SENT.labels(metrics.LABELS.oa(n.oa_id)).inc()
             return
         if n.oa_id not in self.registry.oas:
             await self._dead(record, n, rounds, f"unknown OA {n.oa_id!r}: add it to HOSO_OA_CONFIG")
@@ -439,7 +440,7 @@ class Dispatcher:
         if r.next is Next.SENT:
             assert r.accepted is not None
             self.stats.sent += 1
-            metrics.DELIVERIES.labels(n.oa_id, "sent").inc()
+            metrics.DELIVERIES.labels(metrics.LABELS.oa(n.oa_id), "sent").inc()
             await self._write_sent(tp, record, n, r.accepted.msg_id)
             oa = self.registry.oas[n.oa_id]
             if r.accepted.remaining_quota is not None and r.accepted.remaining_quota <= oa.quota_reserve:
@@ -448,7 +449,7 @@ class Dispatcher:
         self.stats.by_code[str(r.code)] = self.stats.by_code.get(str(r.code), 0) + 1
         if r.next is Next.PERMANENT:
             self.stats.permanent_failures += 1
-            metrics.DELIVERIES.labels(n.oa_id, "permanent_failure").inc()
+            metrics.DELIVERIES.labels(metrics.LABELS.oa(n.oa_id), "permanent_failure").inc()
             await self._failure(
                 record, {"notification": n.model_dump(mode="json", exclude_none=True)}, "permanent_failure", r
             )
@@ -462,7 +463,7 @@ class Dispatcher:
         elif r.next is Next.PAUSE_OA:
             if n.oa_id not in self.tokens.paused:
                 self._hold(n.oa_id, time.time() + self.hold_s, "config")
-                metrics.OA_PAUSED.labels(n.oa_id).set(1)
+                metrics.OA_PAUSED.labels(metrics.LABELS.oa(n.oa_id)).set(1)
                 log.error("OA %s held for %.0fs: %s", n.oa_id, self.hold_s, r.reason)
             await self._park(record, n, self.hold_topic, rounds, time.time() + self.hold_s, r.reason)
         else:
@@ -507,7 +508,7 @@ class Dispatcher:
             topic, key=record.key, value=record.value, headers=headers(rounds, not_before, reason)
         )
         self.stats.parked += 1
-        metrics.PARKED.labels(n.oa_id, topic.rsplit(".", 2)[-2]).inc()
+        metrics.PARKED.labels(metrics.LABELS.oa(n.oa_id), topic.rsplit(".", 2)[-2]).inc()
 
     async def _dead(self, record: ConsumerRecord, n: Notification, rounds: int, reason: str) -> None:
         assert self._producer is not None
@@ -521,8 +522,8 @@ class Dispatcher:
         )
         await self._producer.send_and_wait(self.topics.notifications_dead.name, key=record.key, value=value)
         self.stats.dead_lettered += 1
-        metrics.DEAD_LETTERED.labels(n.oa_id, reason.split(":")[0][:40]).inc()
-        metrics.DELIVERIES.labels(n.oa_id, "dead_lettered").inc()
+        metrics.DEAD_LETTERED.labels(metrics.LABELS.oa(n.oa_id), reason.split(":")[0][:40]).inc()
+        metrics.DELIVERIES.labels(metrics.LABELS.oa(n.oa_id), "dead_lettered").inc()
 
     async def _dead_raw(self, record: ConsumerRecord, reason: str) -> None:
         """Dead-letter a record as it is (used when it cannot even be handled)."""

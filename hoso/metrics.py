@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
@@ -160,6 +161,64 @@ IN_FLIGHT_LIMIT = Gauge(
 )
 
 
+DOSSIER_EVENTS_REFUSED = Counter(
+    "hoso_dossier_events_refused_total",
+    "Dossier events refused and parked on the invalid topic: foreign_source (the sender does not own the dossier), "
+    "sequence_jump (held for review), by the sending agency.",
+    ["reason", "agency"],
+)
+WEBHOOK_REPLAY_WINDOW = Gauge(
+    "hoso_webhook_replay_window_ids", "Accepted webhook ids remembered for the replay window (recovered from Kafka)."
+)
+DOSSIER_EVENTS_REPARTITIONED = Counter(
+    "hoso_dossier_events_repartitioned_total",
+    "Dossier events that arrived off their murmur2 partition (e.g. a CRC32-partitioning client) and were forwarded.",
+)
+
+OTHER = "other"
+"""The label value of every agency or OA outside the configured sets."""
+
+
+class BoundedLabels:
+    """Agency and OA label values from configured sets, so a sender cannot mint new series.
+
+    ``source_system`` comes from agencies (wildcard keys accept whole families of codes) and ``oa_id`` from
+    records; used as label values directly, each new string would be a new time series forever. A process
+    configures the sets once at start (``configure``); until then values pass through (library use, tests).
+    """
+
+    def __init__(self) -> None:
+        self._agencies: tuple[str, ...] | None = None
+        self._oas: frozenset[str] | None = None
+
+    def configure(self, *, agencies: Iterable[str] | None = None, oas: Iterable[str] | None = None) -> None:
+        """Agency codes or ``*`` patterns (a matching code is reported as the pattern), and OA ids."""
+        if agencies is not None:
+            self._agencies = tuple(a.strip() for a in agencies if a.strip())
+        if oas is not None:
+            self._oas = frozenset(oas)
+
+    def agency(self, code: str | None) -> str:
+        """The label for an agency code: itself, the configured pattern it matches, or ``other``."""
+        if self._agencies is None:
+            return code or "unknown"
+        if not code:
+            return OTHER
+        for rule in self._agencies:
+            if code == rule or ("*" in rule and fnmatchcase(code, rule)):
+                return rule
+        return OTHER
+
+    def oa(self, oa_id: str | None) -> str:
+        """The label for an OA id: itself if configured, else ``other``."""
+        if self._oas is None:
+            return oa_id or "unknown"
+        return oa_id if oa_id in self._oas else OTHER
+
+
+LABELS = BoundedLabels()
+
+
 # --- which role exports what ------------------------------------------------------------------
 ROLE_FAMILIES: dict[str, tuple[Collector, ...]] = {
     "worker": (
@@ -175,6 +234,8 @@ ROLE_FAMILIES: dict[str, tuple[Collector, ...]] = {
         ZALO_EVENTS,
         CHAT_COMMANDS,
         CONSUMER_LAG,
+        DOSSIER_EVENTS_REFUSED,
+        DOSSIER_EVENTS_REPARTITIONED,
     ),
     "dispatcher": (
         ZALO_REQUESTS,
@@ -196,7 +257,7 @@ ROLE_FAMILIES: dict[str, tuple[Collector, ...]] = {
         CONSUMER_LAG,
     ),
     "gateway": (GATEWAY_REQUESTS, GATEWAY_ITEMS, GATEWAY_PUBLISH_SECONDS, BROADCASTS),
-    "webhook": (WEBHOOK_REQUESTS, WEBHOOK_SECONDS),
+    "webhook": (WEBHOOK_REQUESTS, WEBHOOK_SECONDS, WEBHOOK_REPLAY_WINDOW),
 }
 """The hoso families each role serves: a dispatcher does not export the gateway's histogram at 0.
 A family declared above but listed under no role is served by every role (nothing is lost when a family is

@@ -247,6 +247,22 @@ class Settings(BaseSettings):
         False,
         "The Zalo URLs are the simulator on another host (dev profile/overlay): demo secrets allowed; never real Zalo.",
     )
+    max_sequence_jump: int = _setting(
+        "HOSO_MAX_SEQUENCE_JUMP",
+        10_000,
+        "An event whose sequence exceeds its dossier's last one by more than this and more than doubles it is "
+        "parked for review, not applied.",
+    )
+    metric_agencies: str = _setting(
+        "HOSO_METRIC_AGENCIES",
+        "000.00.49.H22,000.00.*.H56",
+        "Agency codes or * patterns used as metric labels (a pattern labels every code it matches); others: other.",
+    )
+    webhook_max_age_s: float = _setting(
+        "HOSO_WEBHOOK_MAX_AGE_S",
+        600.0,
+        "Webhook calls whose signed timestamp is older (or further ahead) than this many s have no effect.",
+    )
 
     @property
     def local_broker(self) -> bool:

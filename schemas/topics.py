@@ -64,6 +64,8 @@ class Topics:
     citizen_contact_changelog: TopicSpec
     citizen_dossiers_changelog: TopicSpec
     zbs_delivery_changelog: TopicSpec
+    # --- trust boundaries ---
+    dossier_events_repartition: TopicSpec
 
     def all(self) -> list[TopicSpec]:
         """Every topic, in declaration order."""
@@ -235,6 +237,16 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
             personal_data=True,
         ),
         **_citizen_topics(prefix, partitions, app_id),
+        dossier_events_repartition=TopicSpec(
+            name=f"{prefix}.dossier-events.repartition.v1",
+            partitions=partitions,
+            key="ma_ho_so (UTF-8)",
+            value="DossierEvent v1 (JSON), the original bytes",
+            doc="Internal: dossier events a producer put on another partition than murmur2 of their key, re-keyed "
+            "onto the right one before any table read (docs/gateway.md, Kafka producers).",
+            personal_data=True,
+            retention_ms=7 * DAY_MS,
+        ),
     )
 
 

@@ -101,9 +101,14 @@ def run_worker(settings: Settings) -> None:
     """Run one Faust worker until SIGTERM/SIGINT."""
     (settings.state_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     streams = build(settings)
+    metrics.LABELS.configure(agencies=settings.metric_agencies.split(","))
     metrics.serve(settings.metrics_port, "worker", worker_health(streams, settings))
     if settings.metrics_port:
-        sources = [streams.topics.dossier_events.name, streams.topics.subscription_changes.name]
+        sources = [
+            streams.topics.dossier_events.name,
+            streams.topics.dossier_events_repartition.name,
+            streams.topics.subscription_changes.name,
+        ]
         start_lag_exporter(settings, settings.app_id, sources)
     # JSON logs: keep the handler `hoso` configured; Faust's own set-up would print coloured text.
     keep_logging = {"override_logging": False} if settings.log_format == "json" else {}

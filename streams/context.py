@@ -105,7 +105,7 @@ def stage(
         batch.put(event, DOSSIER_HOLD_TABLE, key, out.hold.to_bytes())
     agency = out.state.source_system if out.state is not None else agency
     for flag in out.flags:
-        metrics.COMPLIANCE_FLAGS.labels(flag.value, agency).inc()
+        metrics.COMPLIANCE_FLAGS.labels(flag.value, metrics.LABELS.agency(agency)).inc()
         log.warning("compliance flag %s from agency %s", flag.value, agency)
     for reason in out.suppressed:
         metrics.NOTIFICATIONS_SUPPRESSED.labels(reason).inc()

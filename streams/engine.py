@@ -38,6 +38,25 @@ from streams.notify import NOTIFY, SURVEY_SUFFIX, notifications_for, survey_even
 from streams.rules import LOW_VALUE, Rules
 from streams.template_catalogue import Catalogue
 
+FOREIGN = "foreign_source"
+"""Verdict for an event whose ``source_system`` is not the agency that owns the dossier: refused."""
+FIRST_SEQUENCE_CEILING = 2**62
+"""A dossier's first event above this is held for review: half the range is left for its later events."""
+REVIEW = "sequence_jump"
+"""Verdict for an event whose sequence jumps past ``Rules.max_sequence_jump``: parked for review, not applied."""
+
+
+def owner_of(state: DossierState | None, hold: Hold) -> str | None:
+    """The agency (``source_system``) the dossier is bound to: the one of its first accepted event.
+
+    States written before ownership existed say ``unknown``; their next event binds them.
+    """
+    if state is not None and state.source_system != "unknown":
+        return state.source_system
+    if hold.inbox:
+        return str(hold.inbox[0]["event"]["source_system"])
+    return None
+
 
 @dataclass
 class Outcome:
@@ -48,7 +67,7 @@ class Outcome:
     followers: fol.Followers
     notifications: list[Notification] = field(default_factory=list)
     verdict: str | None = None
-    """For ``receive``: applied, held, duplicate or stale."""
+    """For ``receive``: applied, held, duplicate, stale, or refused (``FOREIGN``, ``REVIEW``: nothing changed)."""
     suppressed: list[str] = field(default_factory=list)
     flags: list[ComplianceFlag] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
@@ -70,6 +89,10 @@ class Engine:
     ) -> Outcome:
         """Apply (or hold, or drop) one valid event of this dossier."""
         out = Outcome(state=state, hold=_copy(hold), followers=followers)
+        owner = owner_of(state, hold)
+        if owner is not None and event.source_system != owner:
+            out.verdict = FOREIGN
+            return out
         eid = str(event.event_id)
         held = {e["event"]["event_id"]: e["event"]["sequence"] for e in out.hold.inbox}
         if (state is not None and eid in state.seen) or eid in held:
@@ -77,6 +100,9 @@ class Engine:
             return out
         if (state is not None and event.sequence <= state.sequence) or event.sequence in held.values():
             out.verdict = "stale"
+            return out
+        if self._leaps(state, event):
+            out.verdict = REVIEW
             return out
         if self._is_next(state, event) or self.rules.reorder_hold.total_seconds() <= 0:
             self._apply(out, event, now)
@@ -112,6 +138,17 @@ class Engine:
         return out
 
     # --- steps --------------------------------------------------------------------------------
+
+    def _leaps(self, state: DossierState | None, event: DossierEvent) -> bool:
+        """Whether the sequence leaps so far that applying it could silence every later real event.
+
+        Counters (1, 2, 3…) and clock-derived sequences (the national adapter's epoch ms x 100 + code, .NET
+        ticks) both pass: a leap must exceed ``max_sequence_jump`` *and* more than double the last sequence,
+        which a clock never does within a dossier's life. A first event only has to stay below 2**62.
+        """
+        if state is None:
+            return event.sequence > FIRST_SEQUENCE_CEILING
+        return event.sequence - state.sequence > max(self.rules.max_sequence_jump, state.sequence)
 
     @staticmethod
     def _is_next(state: DossierState | None, event: DossierEvent) -> bool:

@@ -18,7 +18,7 @@ from schemas.dossier_event import DossierEvent
 from schemas.problems import Problem
 from streams import followers as fol
 from streams.dossier_state import DossierState
-from streams.engine import Engine, Outcome
+from streams.engine import FOREIGN, Engine, Outcome
 from streams.hold import Hold
 
 KEPT_BYTES = 256 * 1024  # of a rejected record kept on the invalid-events topic
@@ -35,6 +35,20 @@ def parse(key: bytes | None, value: bytes | None) -> tuple[DossierEvent | None, 
         shown = "missing" if key is None else "different"
         return None, [Problem("key", f"record key is {shown}; it must be data.ma_ho_so ({event.key!r})")]
     return event, []
+
+
+def refusal(verdict: str, event: DossierEvent, owner: str | None, max_jump: int) -> Problem:
+    """Why an event was refused rather than applied, for the invalid-events topic (operators review it there)."""
+    if verdict == FOREIGN:
+        return Problem(
+            "source_system",
+            f"dossier {event.key} belongs to agency {owner}; an event from {event.source_system} cannot change it",
+        )
+    return Problem(
+        "sequence",
+        f"sequence {event.sequence} leaps past the dossier's last one by more than {max_jump} and more than "
+        "doubles it: held for review, not applied (re-publish it once checked, or fix the sender's counter)",
+    )
 
 
 def join(

@@ -43,6 +43,9 @@ class Rules:
     settle: timedelta = timedelta(seconds=5)
     quiet: QuietHours | None = None
     survey_delay: timedelta | None = timedelta(hours=2)
+    max_sequence_jump: int = 10_000
+    """A larger step past the dossier's last sequence is parked for review (one bad ``sequence = 2**63-1``
+    would otherwise make every later real event stale, silently and forever)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -57,8 +60,10 @@ class Rules:
             )
             if value < 0
         ]
+        if settings.max_sequence_jump < 1:
+            problems.append("HOSO_MAX_SEQUENCE_JUMP")
         if problems:
-            raise ConfigurationError("must be >= 0: " + ", ".join(problems))
+            raise ConfigurationError("must be >= 0 (HOSO_MAX_SEQUENCE_JUMP >= 1): " + ", ".join(problems))
         registry = settings.accounts
         return cls(
             pseudonym_key=settings.pseudonym_key.get_secret_value(),
@@ -70,6 +75,7 @@ class Rules:
             settle=timedelta(seconds=settings.settle_s),
             quiet=QuietHours.parse(settings.quiet_hours),
             survey_delay=timedelta(seconds=settings.survey_delay_s) if settings.survey_delay_s >= 0 else None,
+            max_sequence_jump=settings.max_sequence_jump,
         )
 
     def oa_for(self, province: str | None) -> str:

@@ -51,6 +51,19 @@ class Agency:
         """Whether an event with this ``source_system`` / receiving agency code belongs to this agency."""
         return any(fnmatchcase(code, rule) if "*" in rule else code == rule for rule in self.codes)
 
+    def owns_dossier(self, ma_ho_so: str) -> bool:
+        """Whether the dossier code's agency prefix (``{agency code}-{yyMMdd}-{nnnn}``, vn-egov.md §3.1) is ours.
+
+        The dossier code is the Kafka key: without this check one agency's key could publish events for
+        another agency's dossiers as long as it named itself as the source.
+        """
+        return self.allows(dossier_prefix(ma_ho_so))
+
+
+def dossier_prefix(ma_ho_so: str) -> str:
+    """The agency part of a dossier code: everything before the first ``-`` (the whole code if none)."""
+    return ma_ho_so.strip().split("-", 1)[0]
+
 
 @dataclass(frozen=True)
 class Principal:

@@ -17,7 +17,7 @@ from aiohttp import web
 from hoso import metrics
 from hoso.errors import PublishError
 from producers import dvcqg
-from producers.gateway.auth import Agency, KeyRing, Principal
+from producers.gateway.auth import Agency, KeyRing, Principal, dossier_prefix
 from producers.gateway.body import read_json
 from producers.gateway.publishing import EventSink
 from producers.gateway.replies import FORBIDDEN, Outcome, Rejection, RequestRejected, json_response
@@ -128,7 +128,17 @@ def _foreign_codes(agency: Agency, event: DossierEvent) -> list[Problem]:
     ):
         if not agency.allows(code):
             out.append(Problem(path, f"{code} is not one of the codes of agency {agency.id!r}"))
+    if not agency.owns_dossier(event.data.ma_ho_so):
+        out.append(_foreign_dossier(agency, "data.ma_ho_so", event.data.ma_ho_so))
     return out
+
+
+def _foreign_dossier(agency: Agency, path: str, ma_ho_so: str) -> Problem:
+    return Problem(
+        path,
+        f"dossier {ma_ho_so} starts with agency code {dossier_prefix(ma_ho_so)!r}, "
+        f"which is not one of the codes of agency {agency.id!r}",
+    )
 
 
 def dvcqg_handler(service: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -163,6 +173,9 @@ def dvcqg_handler(service: str) -> Callable[[web.Request], Awaitable[web.Respons
             outcome.warnings.extend(Rejection(mapped.index, w.path, w.message) for w in mapped.warnings)
             if mapped.event is None or mapped.problems:
                 outcome.reject(mapped.index, mapped.problems)
+            elif not agency.owns_dossier(mapped.event.data.ma_ho_so):
+                path = f"data[{mapped.index}].MaHoSo"
+                outcome.reject(mapped.index, [_foreign_dossier(agency, path, mapped.event.data.ma_ho_so)], FORBIDDEN)
             else:
                 accepted.append(mapped.event)
         await _publish(ctx, accepted)
@@ -187,8 +200,8 @@ async def broadcasts(request: web.Request) -> web.Response:
     if ctx.broadcasts is None:
         raise RequestRejected(503, "broadcasts_unavailable", "this gateway has no broadcast publisher")
     body = await read_json(request, ctx.limits.max_body_bytes, ctx.limits.read_timeout_s)
-    if isinstance(body, dict):
-        body = {"issued_by": principal.label, "issued_at": ctx.clock().isoformat(), **body}
+    if isinstance(body, dict):  # who and when come from the key and our clock, never from the body
+        body = {**body, "issued_by": principal.label, "issued_at": ctx.clock().isoformat()}
     model, problems = validate(Broadcast, body)
     outcome = Outcome()
     if model is None:

@@ -1,7 +1,7 @@
 """A bounded memory of recently accepted webhook ids: answers Zalo's quick retries without a Kafka write.
 
-Only an optimisation: it is per process and forgotten on restart, so the durable guarantee that a retried
-call has one effect is the streams' dedupe table, not this cache.
+Filled from Kafka at start and while running (replay.py), so it also refuses replays inside the freshness
+window after a restart; the streams' dedupe table remains the guarantee that a retried call has one effect.
 """
 
 from __future__ import annotations

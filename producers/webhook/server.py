@@ -5,6 +5,11 @@ forged calls with 401 before anything is parsed further or published. An accepte
 ``zalo-events.v1`` by an idempotent producer with ``acks=all`` and the answer waits for that acknowledgement:
 a 200 means the event is in Kafka. If Kafka does not acknowledge in time the answer is 503 and Zalo retries.
 Retries of an already accepted call are answered 200 from a bounded cache without a second write.
+
+Replays: a call whose signed ``timestamp`` is further than ``HOSO_WEBHOOK_MAX_AGE_S`` from our clock is
+answered 200 and has no effect (a 4xx would make Zalo retry the same stale call and finally disable the
+webhook); inside that window the cache is filled from ``zalo-events.v1`` itself (replay.py), so a replay
+is recognised after a restart and by every replica.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -26,6 +32,7 @@ from hoso.kafka import clients as kafka_clients
 from hoso.settings import Settings
 from producers.webhook.events import build_event, record_key
 from producers.webhook.recent import RecentIds
+from producers.webhook.replay import ReplayWindow, is_fresh
 from producers.webhook.signature import SignatureConfig, verify
 from schemas.codec import dumps
 from schemas.common import now_vn
@@ -47,11 +54,23 @@ def _json(status: int, **body: Any) -> web.Response:
 class WebhookReceiver:
     """One receiver process: an aiohttp app with its own Kafka producer."""
 
-    def __init__(self, settings: Settings, *, recent_capacity: int = 10_000) -> None:
+    def __init__(
+        self, settings: Settings, *, recent_capacity: int = 200_000, clock: Callable[[], float] = time.time
+    ) -> None:
+        """``clock``: epoch seconds, the reference for signed timestamps (tests move it)."""
         self.settings = settings
         self.topic = settings.topics.zalo_events.name
         self.signatures = SignatureConfig.from_settings(settings)
         self.recent = RecentIds(recent_capacity)
+        self.clock = clock
+        self.replay = ReplayWindow(
+            kafka_clients.aiokafka(settings),
+            self.topic,
+            settings.topics.zalo_events.partitions,
+            settings.webhook_max_age_s,
+            self.recent,
+            clock,
+        )
         self._producer: AIOKafkaProducer | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -103,6 +122,10 @@ class WebhookReceiver:
         if variant is None or not isinstance(payload, dict):
             metrics.WEBHOOK_REQUESTS.labels("forged", "none", server).inc()
             return _json(401, error="bad signature"), "forged"
+        if not is_fresh(timestamp, self.clock(), self.settings.webhook_max_age_s):
+            log.warning("webhook call signed at %r is outside the replay window; ignored", str(timestamp)[:20])
+            metrics.WEBHOOK_REQUESTS.labels("stale", variant, server).inc()
+            return _json(200, ok=False, ignored="stale timestamp"), "stale"
         event = build_event(payload, raw, zns=zns, variant=variant, received_at=now_vn())
         if event.event_id in self.recent:
             metrics.WEBHOOK_REQUESTS.labels("duplicate", variant, server).inc()
@@ -127,6 +150,7 @@ class WebhookReceiver:
         """Start the producer and the HTTP server; returns the webhook URL."""
         self._producer = AIOKafkaProducer(**kafka_clients.async_producer(self.settings, client_id="hoso-webhook"))
         await self._producer.start()
+        await self.replay.start()  # before the first call is answered: a replay after a restart is known
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         bind = host if host is not None else self.settings.webhook_host
@@ -142,6 +166,7 @@ class WebhookReceiver:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.replay.stop()
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None

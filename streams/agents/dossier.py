@@ -17,7 +17,9 @@ from streams import chat_flow, guard
 from streams import followers as fol
 from streams.batching import Batch
 from streams.context import StreamsApp, engine_for, stage
-from streams.join import invalid_envelope, join, parse
+from streams.engine import FOREIGN, REVIEW, owner_of
+from streams.fanout import partition_of
+from streams.join import invalid_envelope, join, parse, refusal
 
 log = logging.getLogger("hoso.streams")
 
@@ -26,7 +28,16 @@ def register(ctx: StreamsApp) -> None:
     """Attach the dossier agents to ``ctx.app``."""
     settings, topics = ctx.settings, ctx.topics
     P = settings.partitions
-    dossier_events = ctx.topic(topics.dossier_events.name, P)
+    # Agencies' own Kafka clients may partition by another hash (librdkafka: CRC32); a record off its murmur2
+    # partition is forwarded once through the repartition topic, and both topics feed the same join.
+    repartition = ctx.topic(topics.dossier_events_repartition.name, P)
+    dossier_events = ctx.app.topic(
+        topics.dossier_events.name,
+        topics.dossier_events_repartition.name,
+        partitions=P,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
     subscription_changes = ctx.topic(topics.subscription_changes.name, P)
     invalid = ctx.topic(topics.dossier_events_invalid.name, topics.dossier_events_invalid.partitions)
     citizen_commands = ctx.topic(topics.citizen_commands.name, P)
@@ -35,6 +46,16 @@ def register(ctx: StreamsApp) -> None:
 
     def join_one(batch: Batch, record: faust.EventT, now: datetime) -> list[Problem]:
         key = record.key
+        msg = record.message
+        if (
+            key is not None
+            and record.value is not None
+            and msg.topic == topics.dossier_events.name
+            and msg.partition != partition_of(key, P)  # also co-partitioned with followers, holds and ticks
+        ):
+            batch.send(repartition, key, record.value)
+            metrics.DOSSIER_EVENTS_REPARTITIONED.inc()
+            return []
         event, problems = parse(key, record.value)
         if event is None:
             return problems
@@ -47,8 +68,11 @@ def register(ctx: StreamsApp) -> None:
             batch.get(FOLLOWERS_TABLE, key),
             now,
         )
-        metrics.EVENTS.labels(out.verdict or "applied", event.source_system).inc()
-        metrics.AGENCY_LAST_EVENT.labels(event.source_system).set(time.time())
+        if out.verdict in (FOREIGN, REVIEW):
+            metrics.DOSSIER_EVENTS_REFUSED.labels(out.verdict, metrics.LABELS.agency(event.source_system)).inc()
+            return [refusal(out.verdict, event, owner_of(out.state, out.hold), engine.rules.max_sequence_jump)]
+        metrics.EVENTS.labels(out.verdict or "applied", metrics.LABELS.agency(event.source_system)).inc()
+        metrics.AGENCY_LAST_EVENT.labels(metrics.LABELS.agency(event.source_system)).set(time.time())
         if out.followers_changed:  # unchanged followers were indexed when they were added
             for c in chat_flow.consent_index(
                 event, pseudonym_key=settings.pseudonym_key.get_secret_value(), oa_id=settings.default_oa_id, now=now
@@ -77,7 +101,7 @@ def register(ctx: StreamsApp) -> None:
                     log.exception("unexpected error on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
                     problems = [Problem("", f"internal error while processing: {type(exc).__name__}: {exc}")]
                 if problems:
-                    metrics.EVENTS.labels("invalid", "unknown").inc()
+                    metrics.EVENTS.labels("invalid", "unknown").inc()  # refusals are counted by reason as well
                     envelope = invalid_envelope(
                         record.key,
                         record.value,

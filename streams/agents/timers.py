@@ -78,7 +78,7 @@ def register(ctx: StreamsApp) -> None:
             raised = overdue(state, at, FINISHED) if state is not None else None
             if raised is not None:
                 batch.put(record, DOSSIER_STATE_TABLE, key, raised.to_bytes())
-                metrics.OVERDUE_DOSSIERS.labels(raised.source_system).inc()
+                metrics.OVERDUE_DOSSIERS.labels(metrics.LABELS.agency(raised.source_system)).inc()
             return
         out = release(
             engine,

@@ -8,6 +8,7 @@ OA consultation messages, never from the pipeline's own counters.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +44,7 @@ def text_event(text: str, msg_id: str | None = None) -> bytes:
             "user_id_by_app": "999",
             "event_name": "user_send_text",
             "message": {"msg_id": msg_id or uuid.uuid4().hex, "text": text},
-            "timestamp": "1764300000000",
+            "timestamp": str(time.time_ns() // 1_000_000),  # now: older calls are ignored
         }
     )
 

@@ -66,7 +66,7 @@ async def client(sink, alerts):
 
 
 def thanh_hoa_event(**kw) -> dict:
-    e = event(**kw)
+    e = event(**{"dossier": "000.00.12.H56-261128-0001", **kw})
     e["source_system"] = "000.00.12.H56"
     e["data"]["don_vi_tiep_nhan"]["ma_dinh_danh"] = "000.00.12.H56"
     return e
@@ -120,6 +120,7 @@ async def test_a_key_of_one_agency_cannot_publish_for_another(client, sink):
     assert [(x["index"], x["path"]) for x in reply["rejected"]] == [
         (0, "source_system"),
         (0, "data.don_vi_tiep_nhan.ma_dinh_danh"),
+        (0, "data.ma_ho_so"),
     ]
     assert [x.source_system for x in sink.events] == ["000.00.12.H56"]
     only_foreign = await client.post("/v1/dossier-events", json=event(), headers=TH)
@@ -338,3 +339,34 @@ def test_a_bad_keys_file_fails_at_start_with_a_clear_message(change, message):
 def test_a_missing_keys_file_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigurationError, match="gateway keys file"):
         KeyRing.from_file(tmp_path / "none.json")
+
+
+async def test_a_key_cannot_publish_for_a_dossier_whose_code_belongs_to_another_agency(client, sink):
+    """The dossier code (the Kafka key) names its agency; naming yourself as the source is not enough."""
+    thanh_hoa_dossier = event(dossier="000.00.12.H56-261128-0007")
+    r = await client.post("/v1/dossier-events", json=thanh_hoa_dossier, headers=QN)
+    assert r.status == 403
+    [rejected] = (await r.json())["rejected"]
+    assert rejected["path"] == "data.ma_ho_so" and "000.00.12.H56" in rejected["reason"]
+    no_prefix = event(dossier="HS2026-0001")  # careless sender: a code without the agency part
+    assert (await client.post("/v1/dossier-events", json=no_prefix, headers=QN)).status == 403
+    assert sink.events == []
+
+
+async def test_dvcqg_item_for_another_agencys_dossier_under_our_madonvi_is_forbidden(client, sink):
+    foreign = {**DVCQG_ITEM, "MaHoSo": "000.00.12.H56-251120-0001"}
+    payload = {"madonvi": "000.00.49.H22", "isUpdating": "False", "data": [DVCQG_ITEM, foreign]}
+    r = await client.post("/v1/dvcqg/DongBoHoSoMC", json=payload, headers=QN)
+    assert r.status == 207
+    reply = await r.json()
+    assert [(x["index"], x["path"]) for x in reply["rejected"]] == [(1, "data[1].MaHoSo")]
+    assert [e.data.ma_ho_so for e in sink.events] == [DVCQG_ITEM["MaHoSo"]]
+
+
+async def test_a_broadcasts_issuer_and_time_come_from_the_key_and_the_server_clock(client, alerts):
+    spoofed = {**ALERT, "issued_by": "Bộ Công an", "issued_at": "2020-01-01T00:00:00+07:00"}
+    r = await client.post("/v1/broadcasts", json=spoofed, headers=OPERATOR)
+    assert r.status == 200
+    [sent] = alerts.sent
+    assert sent.issued_by == "operator-demo"
+    assert sent.issued_at.year >= 2026

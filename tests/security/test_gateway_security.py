@@ -80,7 +80,11 @@ async def test_a_key_cannot_publish_events_of_another_agency(client, sink):
     r = await client.post("/v1/dossier-events", json=[e], headers=TH)
     assert r.status == 403
     reply = await r.json()
-    assert {x["path"] for x in reply["rejected"]} == {"source_system", "data.don_vi_tiep_nhan.ma_dinh_danh"}
+    assert {x["path"] for x in reply["rejected"]} == {
+        "source_system",
+        "data.don_vi_tiep_nhan.ma_dinh_danh",
+        "data.ma_ho_so",
+    }
     assert sink.events == []
 
 
