@@ -35,6 +35,7 @@ from streams import followers as fol
 from streams.dossier_state import DossierState, advance
 from streams.hold import Hold
 from streams.notify import NOTIFY, SURVEY_SUFFIX, notifications_for, survey_event
+from streams.refine import refine
 from streams.rules import LOW_VALUE, Rules
 from streams.template_catalogue import Catalogue
 
@@ -72,7 +73,7 @@ class Engine:
         out = Outcome(state=state, hold=_copy(hold), followers=followers)
         eid = str(event.event_id)
         held = {e["event"]["event_id"]: e["event"]["sequence"] for e in out.hold.inbox}
-        if (state is not None and eid in state.seen) or eid in held:
+        if _repeats(state, held, eid, event.sequence):
             out.verdict = "duplicate"
             return out
         if (state is not None and event.sequence <= state.sequence) or event.sequence in held.values():
@@ -134,6 +135,7 @@ class Engine:
             out.released.append("reorder")
 
     def _apply(self, out: Outcome, event: DossierEvent, now: datetime) -> None:
+        event = refine(out.state, event)
         status = event.data.trang_thai
         slot = out.hold.low_value
         if slot is not None:
@@ -215,6 +217,19 @@ class Engine:
     def _render_args(self, now: datetime, event: DossierEvent) -> dict[str, Any]:
         oa_id = self.rules.oa_for(event.data.ma_dvhc.tinh)
         return {"oa_id": oa_id, "now": now, "catalogue": self.catalogue}
+
+
+def _repeats(state: DossierState | None, held: dict[str, int], eid: str, sequence: int) -> bool:
+    """A redelivered copy, or a re-sync saying exactly what the dossier's latest event said.
+
+    Ids the gateway derives from national payloads depend on content only, so the same id can come back later
+    as a real transition (4 → 6 → 4 repeats the first 4's id with a higher sequence): an id is a repeat when it
+    is the dossier's latest (held or applied), or when it comes back at or below the sequence it had.
+    """
+    latest = max(held.items(), key=lambda kv: kv[1])[0] if held else (state.seen[-1] if state and state.seen else None)
+    if eid == latest or (eid in held and sequence <= held[eid]):
+        return True
+    return state is not None and eid in state.seen and sequence <= state.sequence
 
 
 def _wire(event: DossierEvent) -> dict[str, Any]:
