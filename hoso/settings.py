@@ -202,6 +202,11 @@ class Settings:
     simulator_port: int = _setting("HOSO_SIMULATOR_PORT", 18080, "Port of `hoso simulator` on loopback.")
     metrics_port: int = _setting("HOSO_METRICS_PORT", 0, "Prometheus /metrics port of this process (0: off).")
     log_level: str = _setting("HOSO_LOG_LEVEL", "INFO", "Log level of hoso processes.")
+    partial_wait_s: float = _setting(
+        "HOSO_PARTIAL_WAIT_S",
+        3600.0,
+        "Seconds a progress step waits for its dossier before it goes to the invalid topic.",
+    )
 
     @property
     def local_broker(self) -> bool:

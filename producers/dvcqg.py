@@ -59,7 +59,8 @@ APOLOGY_REASON = "Hồ sơ chưa được giải quyết đúng hẹn."
 """Reason shown with an apology derived from ``DanhSachHoSoBoSung`` when the agency wrote none."""
 AUTHORISED_FIELD_KEYS = ("uy_quyen_field", "uy_quyen_phone_field", "uy_quyen_name_field")
 """Keys of an agency profile naming the fields that flag an authorised person and carry their phone and name."""
-_IN_PROGRESS_CODES = frozenset({2, 4, 5, 6})
+PROCEDURE_FIELDS = ("MaTTHC", "TenTTHC", "KenhThucHien")
+"""What a progress step may leave out; the streams then complete it from the dossier's state (``partial``)."""
 _LIMITS = {"TenTTHC": 500, "MaTTHC": 64, "MaLinhVuc": 64, "DonViXuLy": 200, "PhongBanXuLy": 200, "GhiChu": 1000}
 
 MAX_FUTURE = timedelta(minutes=5)
@@ -256,7 +257,7 @@ def _map_item(index: int, item: Any, service: str, madonvi: str, defaults: Agenc
     last_round_dates = round_dates[-1] if round_dates else {}
     if code is not None and status is not None and "TrangThaiChiTiet" not in item:
         status = _derived_status(code, status, item, dates, last_round_dates)
-    occurred_at = _occurred_at(item, at, service, dates, round_dates, out.problems)
+    occurred_at = _occurred_at(item, at, service, dates, round_dates, out.problems, now)
     if occurred_at is not None and occurred_at > now + MAX_FUTURE:
         out.problems.append(Problem(at, f"processing time {iso_vn(occurred_at)} lies in the future"))
     recipients = _recipients(item, at, defaults, out)
@@ -264,6 +265,15 @@ def _map_item(index: int, item: Any, service: str, madonvi: str, defaults: Agenc
         return out
 
     ma_ho_so = str(item.get("MaHoSo", "")).strip()
+    partial = service == PROGRESS and any(item.get(k) is None for k in PROCEDURE_FIELDS)
+    default_agency = None if partial else defaults.ten_don_vi
+    missing = []
+    if not partial:
+        missing = [
+            Problem(f"{at}.{k}", "is required for a dossier sync (a progress step may leave it out)")
+            for k in PROCEDURE_FIELDS
+            if item.get(k) is None
+        ]
     data: dict[str, Any] = {
         "ma_ho_so": ma_ho_so,
         "ma_tthc": _text_or_none(item.get("MaTTHC")),
@@ -275,7 +285,7 @@ def _map_item(index: int, item: Any, service: str, madonvi: str, defaults: Agenc
         "don_vi_tiep_nhan": {"ma_dinh_danh": madonvi, "ten": defaults.ten_don_vi},
         "don_vi_xu_ly": {
             "ma_dinh_danh": item.get("MaDonViXuLy") or madonvi,
-            "ten": item.get("DonViXuLy") or defaults.ten_don_vi,
+            "ten": item.get("DonViXuLy") or default_agency,
             "phong_ban": item.get("PhongBanXuLy"),
         },
         "ma_dvhc": {"tinh": defaults.tinh, "xa": defaults.xa},
@@ -316,11 +326,16 @@ def _map_item(index: int, item: Any, service: str, madonvi: str, defaults: Agenc
         "source_system": madonvi,
         "sequence": sequence_of(now, index),
         "correlation_id": f"dvcqg:{service}",
+        "partial": True if partial else None,
         "data": mapped,
     }
     model, problems = check_event(event)
     out.event = model
     out.problems.extend(Problem(_source_path(p.path, at), p.message) for p in problems)
+    reported = {p.path for p in out.problems}
+    out.problems += [p for p in missing if p.path not in reported]
+    if out.problems:
+        out.event = None
     return out
 
 
@@ -400,14 +415,16 @@ def _occurred_at(
     dates: Mapping[str, datetime],
     round_dates: Sequence[Mapping[str, datetime]],
     problems: list[Problem],
+    received_at: datetime,
 ) -> datetime | None:
-    """Explicit ``ThoiDiemCapNhat``; else ``ThoiDiemXuLy`` for progress; else the latest milestone in the item."""
+    """Explicit ``ThoiDiemCapNhat``; else, for a progress step, ``ThoiDiemXuLy``, ``NgayBatDau`` or its receipt
+    time; else the latest milestone in the item."""
     if "ThoiDiemCapNhat" in dates:
         return dates["ThoiDiemCapNhat"]
     if service == PROGRESS:
-        if "ThoiDiemXuLy" not in dates and not any(p.path == f"{at}.ThoiDiemXuLy" for p in problems):
-            problems.append(Problem(f"{at}.ThoiDiemXuLy", "the processing time is required (yyyyMMddHHmmss)"))
-        return dates.get("ThoiDiemXuLy")
+        if any(p.path == f"{at}.ThoiDiemXuLy" for p in problems):
+            return None
+        return dates.get("ThoiDiemXuLy") or dates.get("NgayBatDau") or received_at
     seen = [dates[m] for m in MILESTONES if m in dates]
     seen += [r[m] for r in round_dates for m in ROUND_MILESTONES if m in r]
     if not seen:

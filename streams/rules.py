@@ -81,6 +81,7 @@ class Rules:
     settle: timedelta = timedelta(seconds=5)
     quiet: QuietHours | None = None
     survey_delay: timedelta | None = timedelta(hours=2)
+    partial_wait: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -92,6 +93,7 @@ class Rules:
                 ("HOSO_LOW_VALUE_THROTTLE_S", settings.low_value_throttle_s),
                 ("HOSO_COLLAPSE_WINDOW_S", settings.collapse_window_s),
                 ("HOSO_SETTLE_S", settings.settle_s),
+                ("HOSO_PARTIAL_WAIT_S", settings.partial_wait_s),
             )
             if value < 0
         ]
@@ -108,6 +110,7 @@ class Rules:
             settle=timedelta(seconds=settings.settle_s),
             quiet=QuietHours.parse(settings.quiet_hours),
             survey_delay=timedelta(seconds=settings.survey_delay_s) if settings.survey_delay_s >= 0 else None,
+            partial_wait=timedelta(seconds=settings.partial_wait_s),
         )
 
     def oa_for(self, province: str | None) -> str:

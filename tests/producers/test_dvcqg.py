@@ -253,9 +253,34 @@ def test_progress_update_uses_its_processing_time_and_department():
     assert event.data.han_buoc_hien_tai.isoformat() == "2026-11-30T17:00:00+07:00"
 
 
-def test_progress_update_without_processing_time_is_rejected_at_that_field():
+def test_progress_update_without_processing_time_is_accepted_at_its_receipt_time():
     mapped = one(dossier(TrangThaiHoSo=None), PROGRESS)
+    assert mapped.problems == [] and mapped.event.occurred_at == NOW
+
+
+def test_progress_update_with_an_unreadable_processing_time_is_refused_at_that_field():
+    mapped = one(dossier(TrangThaiHoSo=None, ThoiDiemXuLy="28/11/2026"), PROGRESS)
     assert [p.path for p in mapped.problems] == ["data[0].ThoiDiemXuLy"]
+
+
+def test_a_progress_step_with_only_its_documented_fields_is_a_partial_event():
+    step = {
+        "MaHoSo": "000.00.49.H22-261128-0042",
+        "NguoiXuLy": "Lê Văn Hùng",
+        "ChucDanh": "Chuyên viên",
+        "ThoiDiemXuLy": "20261128103000",
+        "PhongBanXuLy": "Phòng Quản lý xây dựng",
+        "NoiDungXuLy": "Thẩm định hồ sơ",
+        "TrangThai": "1",
+        "NgayBatDau": "20261128103000",
+        "NgayKetThucTheoQuyDinh": "20261130170000",
+    }
+    mapped = one(step, PROGRESS)
+    assert mapped.problems == [], mapped.problems
+    event = mapped.event
+    assert event.partial and event.data.ma_tthc is None and event.data.don_vi_xu_ly.ten is None
+    assert event.data.don_vi_xu_ly.phong_ban == "Phòng Quản lý xây dựng"
+    assert event.data.han_buoc_hien_tai.isoformat() == "2026-11-30T17:00:00+07:00"
 
 
 def test_each_item_is_judged_alone_and_keeps_its_index():

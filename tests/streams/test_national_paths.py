@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from producers.dvcqg import SYNC, AgencyDefaults, map_payload
+from producers.dvcqg import PROGRESS, SYNC, AgencyDefaults, map_payload
 from schemas.notification import Notification
 from tests.streams.engine_helpers import DAY, Run, engine
 
@@ -189,3 +189,60 @@ def test_a_landline_or_foreign_number_is_a_warning_not_a_refusal():
         [mapped] = map_payload({"madonvi": "000.00.49.H22", "data": [item(SoDienThoai=phone)]}, SYNC, PROFILE, DAY)
         assert mapped.event is not None and mapped.problems == []
         assert [w.path for w in mapped.warnings] == ["data[0].SoDienThoai"]
+
+
+def step(**fields: Any) -> dict[str, Any]:
+    """A CapNhatTienDoHoSoMC item with only the documented progress fields (vn-egov.md §2.3)."""
+    base: dict[str, Any] = {
+        "MaHoSo": CODE,
+        "NguoiXuLy": "Lê Văn Hùng",
+        "ChucDanh": "Chuyên viên",
+        "ThoiDiemXuLy": "20261128103000",
+        "PhongBanXuLy": "Phòng Quản lý xây dựng",
+        "NoiDungXuLy": "",
+        "TrangThai": "1",
+        "NgayBatDau": "",
+        "NgayKetThucTheoQuyDinh": "20261130170000",
+    }
+    base.update(fields)
+    return base
+
+
+def progress(c: Citizen, **fields: Any) -> str:
+    body = {"madonvi": "000.00.49.H22", "data": [step(**fields)]}
+    [mapped] = map_payload(body, PROGRESS, PROFILE, c.clock)
+    assert mapped.event is not None and mapped.event.partial, mapped.problems
+    out = c.run.receive(mapped.event, c.clock)
+    c.clock += timedelta(minutes=1)
+    return out.verdict or ""
+
+
+def test_progress_steps_with_only_their_fields_are_completed_and_give_at_most_one_handled_by_notice():
+    c = Citizen()
+    c.sync()
+    progress(c)
+    progress(c, ThoiDiemXuLy="20261128140000", PhongBanXuLy="Phòng Kỹ thuật")
+    c.run.drain(c.clock + timedelta(minutes=30), step=timedelta(minutes=20))
+    handled = [n for n in c.run.sent if n.trang_thai and n.trang_thai.value in ("IN_PROCESS", "TRANSFERRED")]
+    assert len(handled) <= 1 and c.told()[0] == "RECEIVED"
+    assert c.run.state is not None and c.run.state.phong_ban == "Phòng Kỹ thuật"
+    assert c.run.state.ten_tthc == "Cấp giấy phép xây dựng" and c.run.state.ngay_hen_tra.startswith("2026-12-05")
+
+
+def test_a_step_before_its_dossier_waits_and_is_applied_after_it():
+    c = Citizen()
+    assert progress(c) == "waiting"
+    assert c.told() == [] and c.run.state is None
+    c.sync()
+    assert c.told()[0] == "RECEIVED"
+    assert c.run.state is not None and c.run.state.phong_ban == "Phòng Quản lý xây dựng"
+    assert c.run.hold.waiting == []
+
+
+def test_a_step_whose_dossier_never_arrives_is_given_up_visibly_after_the_wait():
+    c = Citizen()
+    progress(c)
+    out = c.run.eng.tick(c.run.state, c.run.hold, c.run.followers, c.clock + timedelta(minutes=30))
+    assert out.orphaned == []
+    out = c.run.eng.tick(c.run.state, c.run.hold, c.run.followers, c.clock + timedelta(hours=1, minutes=1))
+    assert [e["data"]["ma_ho_so"] for e in out.orphaned] == [CODE] and out.hold.is_empty()
