@@ -246,3 +246,13 @@ def test_a_step_whose_dossier_never_arrives_is_given_up_visibly_after_the_wait()
     assert out.orphaned == []
     out = c.run.eng.tick(c.run.state, c.run.hold, c.run.followers, c.clock + timedelta(hours=1, minutes=1))
     assert [e["data"]["ma_ho_so"] for e in out.orphaned] == [CODE] and out.hold.is_empty()
+
+
+def test_the_handled_by_notice_names_the_department_and_its_deadline():
+    c = Citizen()
+    c.sync()
+    progress(c)
+    c.run.drain(c.clock + timedelta(minutes=30), step=timedelta(minutes=20))
+    [handled] = [n for n in c.run.sent if n.trang_thai and n.trang_thai.value == "IN_PROCESS"]
+    text = said(handled)
+    assert "Sở Xây dựng Quảng Ninh (Phòng Quản lý xây dựng)" in text and "30/11/2026" in text
