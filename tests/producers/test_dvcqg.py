@@ -305,3 +305,30 @@ def test_envelope_problems_name_the_field(envelope, path):
 def test_envelope_with_session_and_service_is_accepted():
     envelope = {"session": "abc", "service": SYNC, "madonvi": "000.00.49.H22", "isUpdating": "True", "data": [{}]}
     assert dvcqg.envelope_problems(envelope, SYNC) == []
+
+
+def test_an_unreadable_date_that_is_told_refuses_the_item_but_one_that_is_not_only_warns():
+    told = one(dossier(NgayHenTra="05/12/2026"))
+    assert [p.path for p in told.problems] == ["data[0].NgayHenTra"]
+    untold = one(dossier(NgayBatDau="hôm nay", NgayKetThucTheoQuyDinh="x"))
+    assert untold.problems == [] and untold.event is not None
+    assert sorted(w.path for w in untold.warnings) == ["data[0].NgayBatDau", "data[0].NgayKetThucTheoQuyDinh"]
+
+
+def test_a_sync_item_names_every_missing_procedure_field_and_an_item_without_a_code_is_refused_at_mahoso():
+    mapped = one(dossier(MaTTHC="", TenTTHC=" ", KenhThucHien=None))
+    assert sorted(p.path for p in mapped.problems) == ["data[0].KenhThucHien", "data[0].MaTTHC", "data[0].TenTTHC"]
+    assert [p.path for p in one(dossier(MaHoSo="  ")).problems] == ["data[0].MaHoSo"]
+
+
+def test_a_fee_request_counts_only_what_is_still_due():
+    fees = [
+        {"Gia": "75.000", "HinhThucThu": "4"},
+        {"Gia": "50000", "HinhThucThu": 1},
+        {"Gia": 20000, "HinhThucThu": "2", "DaThu": "True"},
+        {"Gia": "10,000", "HinhThucThu": ""},
+    ]
+    event = one(dossier(TrangThaiHoSo="6", DanhSachLePhi=fees)).event
+    assert event.data.nghia_vu_tai_chinh.tong_tien_vnd == 85000
+    nothing_due = one(dossier(TrangThaiHoSo="6", DanhSachLePhi=[{"Gia": "50000", "HinhThucThu": "1"}]))
+    assert [p.path for p in nothing_due.problems] == ["data[0].DanhSachLePhi"]
