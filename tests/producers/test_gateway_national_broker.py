@@ -4,10 +4,12 @@ broker: what the Zalo simulator received is what a citizen following the dossier
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from hoso.kafka.admin import create_topics
@@ -16,6 +18,7 @@ from hosoctl.processes import Process, free_port
 from producers.gateway import start_gateway
 from schemas.dossier_event import Status
 from streams.render import SHORT_STATUS
+from tests.producers.test_gateway_broker import read_topic
 from zalo_simulator import SimulatorConfig, start
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -26,6 +29,7 @@ STEP_URL = "/v1/dvcqg/CapNhatTienDoHoSoMC"
 FULL = "000.00.49.H22-261128-0101"
 FEES = "000.00.49.H22-261128-0102"
 EARLY = "000.00.49.H22-261128-0103"
+NEVER = "000.00.49.H22-261128-0104"
 PHONES = {FULL: "+84 912.345.001", FEES: "0912 345 002", EARLY: "84912345003"}
 
 
@@ -101,10 +105,12 @@ async def test_careless_national_payloads_reach_the_citizen_as_the_right_message
         survey_delay_s=2.0,
         streams_web_port=free_port(),
         operator_key="op-key",
+        partial_wait_s=15.0,
     )
     create_topics(kafka_python(settings), settings.topics)
     posts: list[tuple[str, dict[str, Any]]] = [
         (STEP_URL, step(EARLY, "20261127093000")),  # before its dossier
+        (STEP_URL, step(NEVER, "20261127093000")),  # its dossier never comes
         (SYNC_URL, item(FULL)),
         (STEP_URL, step(FULL, "20261127093000")),
         (SYNC_URL, item(FULL, TrangThaiHoSo="5", DanhSachHoSoBoSung=[ASKED])),
@@ -171,6 +177,18 @@ async def test_careless_national_payloads_reach_the_citizen_as_the_right_message
             async with httpx.AsyncClient() as http:
                 state = (await http.get(api, headers={"Authorization": "Bearer op-key"})).json()
             assert state["trang_thai_dvcqg"] == 4, state  # 2 → 4 → 6 → 4 ends in 4
+
+            def parked() -> list[dict[str, Any]]:
+                return [
+                    orjson.loads(r.value) for r in read_topic(settings, settings.topics.dossier_events_invalid.name)
+                ]
+
+            while not parked():  # the step whose dossier never came is given up after HOSO_PARTIAL_WAIT_S
+                assert time.monotonic() < deadline + 60, "the orphaned step never reached the invalid topic"
+                await asyncio.sleep(1)
+            [orphan] = parked()
+            assert orphan["key_b64"] == base64.b64encode(NEVER.encode()).decode()
+            assert "never arrived" in orphan["problems"][0]["message"]
         finally:
             for p in procs:
                 p.stop()
