@@ -263,6 +263,11 @@ class Settings(BaseSettings):
         600.0,
         "Webhook calls whose signed timestamp is older (or further ahead) than this many s have no effect.",
     )
+    partial_wait_s: float = _setting(
+        "HOSO_PARTIAL_WAIT_S",
+        3600.0,
+        "Seconds a progress step waits for its dossier before it goes to the invalid topic.",
+    )
 
     @property
     def local_broker(self) -> bool:

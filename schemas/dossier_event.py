@@ -150,7 +150,8 @@ class Agency(_Strict):
     """An agency by its electronic identifier code (QĐ 20/2020) and display name."""
 
     ma_dinh_danh: AgencyCode
-    ten: Text200
+    ten: Text200 | None = None
+    """Required except in a partial event, whose handling agency the streams take from the dossier's state."""
     phong_ban: Text200 | None = None
 
 
@@ -219,10 +220,11 @@ class DossierData(_Strict):
 
     ma_ho_so: DossierCode
     ma_ho_so_khac: Text50 | None = None
-    ma_tthc: Text64
-    ten_tthc: Text500
+    ma_tthc: Text64 | None = None
+    ten_tthc: Text500 | None = None
+    """``ma_tthc``, ``ten_tthc``, ``kenh_thuc_hien`` are required except in a partial event (``rule_problems``)."""
     ma_linh_vuc: Text64 | None = None
-    kenh_thuc_hien: Channel
+    kenh_thuc_hien: Channel | None = None
     trang_thai_dvcqg: int = Field(ge=1, le=10)
     trang_thai: Status
     trang_thai_label_vi: Text200
@@ -262,6 +264,10 @@ class DossierEvent(_Strict):
     origin_channel: OriginChannel = OriginChannel.MOT_CUA_TINH
     sequence: int = Field(ge=0, le=2**63 - 1)
     correlation_id: Annotated[str, StringConstraints(max_length=128)] | None = None
+    partial: bool | None = None
+    """Only what one processing step says (a ``CapNhatTienDoHoSoMC`` item): the streams complete the procedure,
+    channel, handling agency and appointment from the dossier's stored state before any rule runs, and hold the
+    step (bounded) until the dossier itself has arrived."""
     data: DossierData
 
     @property
@@ -276,6 +282,19 @@ def rule_problems(event: DossierEvent) -> list[Problem]:
     problems: list[Problem] = []
     if d.trang_thai != event.event_type:
         problems.append(Problem("data.trang_thai", f"must equal event_type {event.event_type.value}"))
+    if not event.partial:
+        required = {
+            "data.ma_tthc": d.ma_tthc,
+            "data.ten_tthc": d.ten_tthc,
+            "data.kenh_thuc_hien": d.kenh_thuc_hien,
+            "data.don_vi_xu_ly.ten": d.don_vi_xu_ly.ten,
+            "data.don_vi_tiep_nhan.ten": d.don_vi_tiep_nhan.ten,
+        }
+        problems += [
+            Problem(path, "is required (only a partial event may leave it out)")
+            for path, v in required.items()
+            if v is None
+        ]
     allowed = DVCQG_CODES[d.trang_thai]
     if d.trang_thai_dvcqg not in allowed:
         codes = ", ".join(str(c) for c in sorted(allowed))

@@ -13,16 +13,19 @@ from datetime import datetime
 from typing import Any
 
 import faust
+import orjson
 
 from hoso import metrics
 from hoso.settings import Settings
 from schemas import codec
 from schemas.common import now_vn
+from schemas.problems import Problem
 from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, Topics
 from streams import followers as fol
 from streams import template_catalogue as cat
 from streams.batching import Batch, Pipeline
 from streams.engine import Engine, Outcome
+from streams.join import invalid_envelope
 from streams.notify import NOTIFY
 from streams.rules import Rules
 
@@ -90,6 +93,29 @@ def engine_for(ctx: StreamsApp) -> Engine:
     return ctx.engine
 
 
+def stage_orphans(ctx: StreamsApp, batch: Batch, key: bytes, orphans: list[dict[str, Any]]) -> None:
+    """Progress steps whose dossier never arrived: parked on the invalid-events topic with the reason, counted."""
+    invalid = ctx.topic(ctx.topics.dossier_events_invalid.name, ctx.topics.dossier_events_invalid.partitions)
+    wait = engine_for(ctx).rules.partial_wait
+    for orphan in orphans:
+        reason = Problem(
+            "data.ma_ho_so",
+            f"a progress step waited {wait} for its dossier, which never arrived (send DongBoHoSoMC for it first)",
+        )
+        record = invalid_envelope(
+            key,
+            orjson.dumps(orphan),
+            [reason],
+            topic=ctx.topics.dossier_events.name,
+            partition=-1,
+            offset=-1,
+            now=ctx.clock(),
+        )
+        batch.send(invalid, key, record)
+        metrics.EVENTS.labels("orphaned", str(orphan.get("source_system", "unknown"))).inc()
+        log.warning("progress step for %r given up: its dossier never arrived", orphan["data"]["ma_ho_so"])
+
+
 def stage(
     ctx: StreamsApp, batch: Batch, event: faust.EventT, key: bytes, out: Outcome, agency: str = "unknown"
 ) -> None:
@@ -107,6 +133,8 @@ def stage(
     for flag in out.flags:
         metrics.COMPLIANCE_FLAGS.labels(flag.value, metrics.LABELS.agency(agency)).inc()
         log.warning("compliance flag %s from agency %s", flag.value, agency)
+    if out.orphaned:
+        stage_orphans(ctx, batch, key, out.orphaned)
     for reason in out.suppressed:
         metrics.NOTIFICATIONS_SUPPRESSED.labels(reason).inc()
     for kind in out.released:

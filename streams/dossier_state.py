@@ -55,6 +55,9 @@ class DossierState:
     """occurred_at of the last announced IN_PROCESS / TRANSFERRED event (the throttle's reference)."""
     survey_invited: bool = False
     """A survey invitation went out (ours or the agency's); there is only one per dossier."""
+    ma_tthc: str | None = None
+    kenh_thuc_hien: int | None = None
+    """Procedure code and channel, kept so that a partial event (a progress step) can be completed."""
 
     def flags_for(self, event: DossierEvent) -> list[ComplianceFlag]:
         """One-time steps this (just applied) event repeats: a second supplement request or extension."""
@@ -113,8 +116,8 @@ def advance(state: DossierState | None, event: DossierEvent) -> DossierState:
         trang_thai=d.trang_thai.value,
         trang_thai_label_vi=d.trang_thai_label_vi,
         trang_thai_dvcqg=d.trang_thai_dvcqg,
-        ten_tthc=d.ten_tthc,
-        don_vi_xu_ly=d.don_vi_xu_ly.ten,
+        ten_tthc=d.ten_tthc or (state.ten_tthc if state else ""),
+        don_vi_xu_ly=d.don_vi_xu_ly.ten or (state.don_vi_xu_ly if state else ""),
         phong_ban=d.don_vi_xu_ly.phong_ban,
         ma_tinh=d.ma_dvhc.tinh,
         ma_xa=d.ma_dvhc.xa,
@@ -129,6 +132,8 @@ def advance(state: DossierState | None, event: DossierEvent) -> DossierState:
         overdue_since=None if d.trang_thai is Status.DUE_DATE_EXTENDED or state is None else state.overdue_since,
         last_low_value_at=state.last_low_value_at if state else None,
         survey_invited=state.survey_invited if state else False,
+        ma_tthc=d.ma_tthc or (state.ma_tthc if state else None),
+        kenh_thuc_hien=int(d.kenh_thuc_hien) if d.kenh_thuc_hien else (state.kenh_thuc_hien if state else None),
     )
 
 

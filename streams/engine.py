@@ -32,9 +32,11 @@ from typing import Any
 from schemas.dossier_event import DossierEvent, Status
 from schemas.notification import ComplianceFlag, Notification
 from streams import followers as fol
+from streams.complete import complete
 from streams.dossier_state import DossierState, advance
 from streams.hold import Hold
 from streams.notify import NOTIFY, SURVEY_SUFFIX, notifications_for, survey_event
+from streams.refine import refine
 from streams.rules import LOW_VALUE, Rules
 from streams.template_catalogue import Catalogue
 
@@ -73,6 +75,8 @@ class Outcome:
     released: list[str] = field(default_factory=list)
     followers_changed: bool = False
     state_changed: bool = False
+    orphaned: list[dict[str, Any]] = field(default_factory=list)
+    """Partial events whose dossier never arrived within ``Rules.partial_wait`` (they go to the invalid topic)."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,13 @@ class Engine:
             out.verdict = FOREIGN
             return out
         eid = str(event.event_id)
+        if event.partial and state is None:
+            self._wait_for_dossier(out, event, now)
+            return out
+        if event.partial and state is not None:
+            event = complete(state, event)
         held = {e["event"]["event_id"]: e["event"]["sequence"] for e in out.hold.inbox}
-        if (state is not None and eid in state.seen) or eid in held:
+        if _repeats(state, held, eid, event.sequence):
             out.verdict = "duplicate"
             return out
         if (state is not None and event.sequence <= state.sequence) or event.sequence in held.values():
@@ -107,6 +116,7 @@ class Engine:
         if self._is_next(state, event) or self.rules.reorder_hold.total_seconds() <= 0:
             self._apply(out, event, now)
             self._drain_inbox(out, now, force_until=None)
+            self._release_waiting(out, now)
             out.verdict = "applied"
         else:
             entry = {"release_at": (now + self.rules.reorder_hold).isoformat(), "event": _wire(event)}
@@ -120,6 +130,11 @@ class Engine:
         due = [e["event"]["sequence"] for e in out.hold.inbox if datetime.fromisoformat(e["release_at"]) <= now]
         if due:
             self._drain_inbox(out, now, force_until=max(due))
+        self._release_waiting(out, now)
+        if out.state is None:
+            expired = [w for w in out.hold.waiting if datetime.fromisoformat(w["release_at"]) <= now]
+            out.hold.waiting = [w for w in out.hold.waiting if w not in expired]
+            out.orphaned += [w["event"] for w in expired]
         slot = out.hold.low_value
         if slot is not None and datetime.fromisoformat(slot["due"]) <= now:
             out.hold.low_value = None
@@ -170,7 +185,27 @@ class Engine:
             self._apply(out, DossierEvent.model_validate(head), now)
             out.released.append("reorder")
 
+    def _wait_for_dossier(self, out: Outcome, event: DossierEvent, now: datetime) -> None:
+        """Keep a partial event whose dossier is not known yet, bounded by ``Rules.partial_wait``."""
+        if any(w["event"]["event_id"] == str(event.event_id) for w in out.hold.waiting):
+            out.verdict = "duplicate"
+            return
+        entry = {"release_at": (now + self.rules.partial_wait).isoformat(), "event": _wire(event)}
+        out.hold.waiting = sorted([*out.hold.waiting, entry], key=lambda e: e["event"]["sequence"])
+        out.verdict = "waiting"
+
+    def _release_waiting(self, out: Outcome, now: datetime) -> None:
+        """Apply waiting partial events once their dossier is known, after it, in the order they arrived."""
+        while out.hold.waiting and out.state is not None:
+            step = DossierEvent.model_validate(out.hold.waiting.pop(0)["event"])
+            if str(step.event_id) in out.state.seen:
+                out.suppressed.append("duplicate_step")
+                continue
+            self._apply(out, complete(out.state, step, sequence=out.state.sequence + 1), now)
+            out.released.append("waiting_step")
+
     def _apply(self, out: Outcome, event: DossierEvent, now: datetime) -> None:
+        event = refine(out.state, event)
         status = event.data.trang_thai
         slot = out.hold.low_value
         if slot is not None:
@@ -254,9 +289,28 @@ class Engine:
         return {"oa_id": oa_id, "now": now, "catalogue": self.catalogue}
 
 
+def _repeats(state: DossierState | None, held: dict[str, int], eid: str, sequence: int) -> bool:
+    """A redelivered copy, or a re-sync saying exactly what the dossier's latest event said.
+
+    Ids the gateway derives from national payloads depend on content only, so the same id can come back later
+    as a real transition (4 → 6 → 4 repeats the first 4's id with a higher sequence): an id is a repeat when it
+    is the dossier's latest (held or applied), or when it comes back at or below the sequence it had.
+    """
+    latest = max(held.items(), key=lambda kv: kv[1])[0] if held else (state.seen[-1] if state and state.seen else None)
+    if eid == latest or (eid in held and sequence <= held[eid]):
+        return True
+    return state is not None and eid in state.seen and sequence <= state.sequence
+
+
 def _wire(event: DossierEvent) -> dict[str, Any]:
     return event.model_dump(mode="json", exclude_none=True)
 
 
 def _copy(hold: Hold) -> Hold:
-    return Hold(inbox=list(hold.inbox), low_value=hold.low_value, deferred=list(hold.deferred), survey=hold.survey)
+    return Hold(
+        inbox=list(hold.inbox),
+        low_value=hold.low_value,
+        deferred=list(hold.deferred),
+        survey=hold.survey,
+        waiting=list(hold.waiting),
+    )

@@ -66,6 +66,18 @@ def _vnd(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + " đồng"
 
 
+def _handler(event: DossierEvent) -> str:
+    """The handling agency, with the department a progress step named (``PhongBanXuLy``)."""
+    agency = event.data.don_vi_xu_ly
+    return f"{agency.ten} ({agency.phong_ban})" if agency.phong_ban else str(agency.ten)
+
+
+def _step_due(event: DossierEvent) -> str:
+    """The current step's deadline (``NgayKetThucTheoQuyDinh``), when a progress step gave one."""
+    due = event.data.han_buoc_hien_tai
+    return f" Hạn xử lý của bước này: {vn_date(due)}." if due else ""
+
+
 def detail(event: DossierEvent) -> str:
     """The sentence that says what the citizen must know or do for this status."""
     d = event.data
@@ -73,9 +85,9 @@ def detail(event: DossierEvent) -> str:
     if s is Status.RECEIVED:
         return f"Hồ sơ đã được tiếp nhận. Ngày hẹn trả kết quả: {vn_date(d.ngay_hen_tra)}."
     if s is Status.TRANSFERRED:
-        return f"Hồ sơ đã được chuyển đến {d.don_vi_xu_ly.ten} để xử lý."
+        return f"Hồ sơ đã được chuyển đến {_handler(event)} để xử lý.{_step_due(event)}"
     if s is Status.IN_PROCESS:
-        return f"Hồ sơ đang được {d.don_vi_xu_ly.ten} xử lý."
+        return f"Hồ sơ đang được {_handler(event)} xử lý.{_step_due(event)}"
     if s is Status.SUPPLEMENT_REQUESTED and d.bo_sung:
         items = "; ".join(g.ten for g in d.bo_sung.giay_to)
         due = f" Hạn bổ sung: {vn_date(d.bo_sung.han_bo_sung)}." if d.bo_sung.han_bo_sung else ""

@@ -46,6 +46,7 @@ class Rules:
     max_sequence_jump: int = 10_000
     """A larger step past the dossier's last sequence is parked for review (one bad ``sequence = 2**63-1``
     would otherwise make every later real event stale, silently and forever)."""
+    partial_wait: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -57,6 +58,7 @@ class Rules:
                 ("HOSO_LOW_VALUE_THROTTLE_S", settings.low_value_throttle_s),
                 ("HOSO_COLLAPSE_WINDOW_S", settings.collapse_window_s),
                 ("HOSO_SETTLE_S", settings.settle_s),
+                ("HOSO_PARTIAL_WAIT_S", settings.partial_wait_s),
             )
             if value < 0
         ]
@@ -76,6 +78,7 @@ class Rules:
             quiet=QuietHours.parse(settings.quiet_hours),
             survey_delay=timedelta(seconds=settings.survey_delay_s) if settings.survey_delay_s >= 0 else None,
             max_sequence_jump=settings.max_sequence_jump,
+            partial_wait=timedelta(seconds=settings.partial_wait_s),
         )
 
     def oa_for(self, province: str | None) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from hoso.errors import ConfigurationError
-from producers.dvcqg import AgencyDefaults
+from producers.dvcqg import AUTHORISED_FIELD_KEYS, AgencyDefaults
 
 DEMO_KEYS_FILE = Path(__file__).with_name("demo-keys.json")
 """The keys shipped for the demo and tests (their plain keys are listed in docs/gateway.md)."""
@@ -168,5 +168,6 @@ def _agency(agency_id: str, raw: Any) -> Agency:
             tra_cuu_url=dvcqg["tra_cuu_url"],
             xa=dvcqg.get("xa"),
             zalo_consent_at_intake=consent,
+            **{k: str(dvcqg[k]) for k in AUTHORISED_FIELD_KEYS if isinstance(dvcqg.get(k), str) and dvcqg[k].strip()},
         )
     return Agency(agency_id, str(raw.get("name") or agency_id), tuple(codes), defaults)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -105,25 +105,36 @@ def test_replaying_a_payload_derives_the_same_event_id_and_sequence():
     assert (first.event_id, first.sequence) == (again.event_id, again.sequence)
 
 
-def test_a_later_update_sorts_after_an_earlier_one_and_has_another_id():
-    received = one(dossier()).event
-    ready = one(dossier(TrangThaiHoSo=9, NgayKetThucXuLy="20261128110000")).event
-    returned = one(dossier(TrangThaiHoSo=10, NgayKetThucXuLy="20261128110000", NgayTra="20261128113000")).event
+def one_at(item: dict, received_at: datetime):
+    [mapped] = map_payload(body(item), SYNC, DEFAULTS, received_at)
+    return mapped.event
+
+
+def test_a_later_sync_sorts_after_an_earlier_one_by_arrival_and_has_another_id():
+    received = one_at(dossier(), NOW)
+    ready = one_at(dossier(TrangThaiHoSo=9, NgayKetThucXuLy="20261128110000"), NOW + timedelta(seconds=1))
+    returned = one_at(
+        dossier(TrangThaiHoSo=10, NgayKetThucXuLy="20261128110000", NgayTra="20261128113000"),
+        NOW + timedelta(seconds=2),
+    )
     assert received.sequence < ready.sequence < returned.sequence
     assert len({received.event_id, ready.event_id, returned.event_id}) == 3
     assert ready.occurred_at.isoformat() == "2026-11-28T11:00:00+07:00"
 
 
-def test_sequence_is_processing_milliseconds_times_100_plus_the_code():
-    event = one(dossier()).event
-    millis = int(datetime(2026, 11, 28, 9, 0, tzinfo=VN_TZ).timestamp() * 1000)
-    assert event.sequence == millis * 100 + 2
+def test_sequence_is_receipt_milliseconds_times_1000_plus_the_place_in_the_request():
+    items = map_payload(body(dossier(), dossier(TrangThaiHoSo=4)), SYNC, DEFAULTS, NOW)
+    millis = int(NOW.timestamp() * 1000)
+    assert [m.event.sequence for m in items] == [millis * 1000, millis * 1000 + 1]
 
 
-def test_a_same_time_status_change_still_sorts_after_by_its_code():
-    received = one(dossier()).event
-    processing = one(dossier(TrangThaiHoSo=4)).event  # no new milestone date: same processing time
-    assert processing.sequence > received.sequence and processing.event_id != received.event_id
+def test_a_status_going_back_with_no_new_date_still_sorts_after_and_keeps_the_id_of_what_it_says():
+    """4 → 6 → 4: the second 4 says what the first said; arrival orders it, the id marks it as the same content."""
+    first = one_at(dossier(TrangThaiHoSo=4), NOW)
+    fee = one_at(dossier(TrangThaiHoSo=6, DanhSachLePhi=[{"Gia": "75000"}]), NOW + timedelta(seconds=1))
+    back = one_at(dossier(TrangThaiHoSo=4), NOW + timedelta(seconds=2))
+    assert first.sequence < fee.sequence < back.sequence
+    assert back.event_id == first.event_id != fee.event_id
 
 
 def test_an_explicit_update_time_wins_over_the_milestones():
@@ -158,9 +169,10 @@ def test_agency_that_records_consent_at_intake_defaults_to_consent_but_an_explic
     assert one(dossier(DongYNhanZalo="0"), defaults=consenting).event.data.nguoi_nhan_thong_bao[0].dong_y_zalo is False
 
 
-def test_an_unreadable_consent_flag_is_rejected_with_its_path():
+def test_an_unreadable_consent_flag_is_only_a_warning_and_the_agency_rule_applies():
     mapped = one(dossier(DongYNhanZalo="maybe"))
-    assert [p.path for p in mapped.problems] == ["data[0].DongYNhanZalo"]
+    assert mapped.problems == [] and [p.path for p in mapped.warnings] == ["data[0].DongYNhanZalo"]
+    assert mapped.event.data.nguoi_nhan_thong_bao[0].dong_y_zalo is DEFAULTS.zalo_consent_at_intake
 
 
 def test_a_landline_is_accepted_without_a_recipient_and_with_a_warning():
@@ -241,9 +253,34 @@ def test_progress_update_uses_its_processing_time_and_department():
     assert event.data.han_buoc_hien_tai.isoformat() == "2026-11-30T17:00:00+07:00"
 
 
-def test_progress_update_without_processing_time_is_rejected_at_that_field():
+def test_progress_update_without_processing_time_is_accepted_at_its_receipt_time():
     mapped = one(dossier(TrangThaiHoSo=None), PROGRESS)
+    assert mapped.problems == [] and mapped.event.occurred_at == NOW
+
+
+def test_progress_update_with_an_unreadable_processing_time_is_refused_at_that_field():
+    mapped = one(dossier(TrangThaiHoSo=None, ThoiDiemXuLy="28/11/2026"), PROGRESS)
     assert [p.path for p in mapped.problems] == ["data[0].ThoiDiemXuLy"]
+
+
+def test_a_progress_step_with_only_its_documented_fields_is_a_partial_event():
+    step = {
+        "MaHoSo": "000.00.49.H22-261128-0042",
+        "NguoiXuLy": "Lê Văn Hùng",
+        "ChucDanh": "Chuyên viên",
+        "ThoiDiemXuLy": "20261128103000",
+        "PhongBanXuLy": "Phòng Quản lý xây dựng",
+        "NoiDungXuLy": "Thẩm định hồ sơ",
+        "TrangThai": "1",
+        "NgayBatDau": "20261128103000",
+        "NgayKetThucTheoQuyDinh": "20261130170000",
+    }
+    mapped = one(step, PROGRESS)
+    assert mapped.problems == [], mapped.problems
+    event = mapped.event
+    assert event.partial and event.data.ma_tthc is None and event.data.don_vi_xu_ly.ten is None
+    assert event.data.don_vi_xu_ly.phong_ban == "Phòng Quản lý xây dựng"
+    assert event.data.han_buoc_hien_tai.isoformat() == "2026-11-30T17:00:00+07:00"
 
 
 def test_each_item_is_judged_alone_and_keeps_its_index():
@@ -257,7 +294,6 @@ def test_each_item_is_judged_alone_and_keeps_its_index():
     ("envelope", "path"),
     [
         ({"isUpdating": "False", "data": [{}]}, "madonvi"),
-        ({"madonvi": "000.00.49.H22", "isUpdating": "maybe", "data": [{}]}, "isUpdating"),
         ({"madonvi": "000.00.49.H22", "data": []}, "data"),
         ({"madonvi": "000.00.49.H22", "service": "TraCuuHoSo", "data": [{}]}, "service"),
     ],
@@ -269,3 +305,30 @@ def test_envelope_problems_name_the_field(envelope, path):
 def test_envelope_with_session_and_service_is_accepted():
     envelope = {"session": "abc", "service": SYNC, "madonvi": "000.00.49.H22", "isUpdating": "True", "data": [{}]}
     assert dvcqg.envelope_problems(envelope, SYNC) == []
+
+
+def test_an_unreadable_date_that_is_told_refuses_the_item_but_one_that_is_not_only_warns():
+    told = one(dossier(NgayHenTra="05/12/2026"))
+    assert [p.path for p in told.problems] == ["data[0].NgayHenTra"]
+    untold = one(dossier(NgayBatDau="hôm nay", NgayKetThucTheoQuyDinh="x"))
+    assert untold.problems == [] and untold.event is not None
+    assert sorted(w.path for w in untold.warnings) == ["data[0].NgayBatDau", "data[0].NgayKetThucTheoQuyDinh"]
+
+
+def test_a_sync_item_names_every_missing_procedure_field_and_an_item_without_a_code_is_refused_at_mahoso():
+    mapped = one(dossier(MaTTHC="", TenTTHC=" ", KenhThucHien=None))
+    assert sorted(p.path for p in mapped.problems) == ["data[0].KenhThucHien", "data[0].MaTTHC", "data[0].TenTTHC"]
+    assert [p.path for p in one(dossier(MaHoSo="  ")).problems] == ["data[0].MaHoSo"]
+
+
+def test_a_fee_request_counts_only_what_is_still_due():
+    fees = [
+        {"Gia": "75.000", "HinhThucThu": "4"},
+        {"Gia": "50000", "HinhThucThu": 1},
+        {"Gia": 20000, "HinhThucThu": "2", "DaThu": "True"},
+        {"Gia": "10,000", "HinhThucThu": ""},
+    ]
+    event = one(dossier(TrangThaiHoSo="6", DanhSachLePhi=fees)).event
+    assert event.data.nghia_vu_tai_chinh.tong_tien_vnd == 85000
+    nothing_due = one(dossier(TrangThaiHoSo="6", DanhSachLePhi=[{"Gia": "50000", "HinhThucThu": "1"}]))
+    assert [p.path for p in nothing_due.problems] == ["data[0].DanhSachLePhi"]

@@ -14,10 +14,10 @@ from kafka import KafkaConsumer, TopicPartition
 from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from hosoctl.processes import Process
-from producers.dvcqg import event_id_of, parse_datetime
+from producers.dvcqg import SYNC, map_payload, parse_datetime
 from producers.gateway import start_gateway
+from producers.gateway.auth import DEMO_KEYS_FILE, KeyRing
 from schemas.common import normalize_phone, pseudonym
-from schemas.dossier_event import Status
 from schemas.notification import tracking_id_for
 from tests.factories import event
 from zalo_simulator import SimulatorConfig, start
@@ -140,7 +140,9 @@ async def test_a_dongbohosomc_payload_reaches_the_citizen_as_the_right_zalo_mess
                 assert r.status_code == 200
 
             phone = normalize_phone("0987654321")
-            expected_event = event_id_of(DOSSIER, 2, Status.RECEIVED, parse_datetime("20251120083000"))
+            profile = KeyRing.from_file(DEMO_KEYS_FILE).authenticate(QN["Authorization"]).agency.dvcqg
+            [mapped] = map_payload(SYNC_PAYLOAD, SYNC, profile, parse_datetime("20251120083000"))
+            expected_event = mapped.event.event_id  # ids depend on content, not on when the payload arrived
             tracking = tracking_id_for(str(expected_event), pseudonym(settings.pseudonym_key, "p", phone))
             deadline = time.monotonic() + 150
             while not any(m.tracking_id == tracking for m in sim.state.messages):
