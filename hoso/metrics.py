@@ -131,6 +131,12 @@ ZALO_EVENTS = Counter(
 CHAT_COMMANDS = Counter(
     "hoso_chat_commands_total", "Citizen chat commands answered, by command and outcome.", ["command", "outcome"]
 )
+CHAT_REFUSALS = Counter(
+    "hoso_chat_refusals_total",
+    "Citizen requests refused to keep codes from being enumerated or dossiers from being taken over, by reason "
+    "(lookup_rate, proof_rate, pending_limit, proof_wrong, proof_locked).",
+    ["reason"],
+)
 
 
 def serve(port: int) -> None:

@@ -71,7 +71,7 @@ _TABLE: tuple[tuple[tuple[str, ...], Verb], ...] = tuple(
 )
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{3,49}$")
-_SECRET = re.compile(r"^\d{4,8}$")
+_SECRET = re.compile(r"^\d{4,12}$")
 _SEPARATORS = "-./"
 _STRIP = ".,;:!?()[]{}\"'#*<>"
 # Characters a citizen puts between a verb and a code ("TC:<mã>", "DK,<mã>", "tc #<mã>").

@@ -55,6 +55,8 @@ class DossierState:
     """occurred_at of the last announced IN_PROCESS / TRANSFERRED event (the throttle's reference)."""
     survey_invited: bool = False
     """A survey invitation went out (ours or the agency's); there is only one per dossier."""
+    xac_thuc_hash: str | None = None
+    """The agency's keyed hash of the ID document's last digits (proof of ownership in chat), latest given."""
 
     def flags_for(self, event: DossierEvent) -> list[ComplianceFlag]:
         """One-time steps this (just applied) event repeats: a second supplement request or extension."""
@@ -129,6 +131,7 @@ def advance(state: DossierState | None, event: DossierEvent) -> DossierState:
         overdue_since=None if d.trang_thai is Status.DUE_DATE_EXTENDED or state is None else state.overdue_since,
         last_low_value_at=state.last_low_value_at if state else None,
         survey_invited=state.survey_invited if state else False,
+        xac_thuc_hash=d.xac_thuc_hash or (state.xac_thuc_hash if state else None),
     )
 
 

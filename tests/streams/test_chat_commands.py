@@ -34,7 +34,7 @@ MESSAGES: list[tuple[str, Command]] = [
     (f"Đăng ký theo dõi hồ sơ số {CODE} giúp em", DK),
     (f"dangky {CODE}!", DK),
     (f"DK {CODE}.", DK),
-    (f"DK 000.00.49.H22 -261128-0001", DK),
+    ("DK 000.00.49.H22 -261128-0001", DK),
     ("Đăng ký", Command(Verb.FOLLOW, problem="missing")),
     ("DK ???", Command(Verb.FOLLOW, problem="invalid")),
     ("dk hồ sơ của tôi", Command(Verb.FOLLOW, problem="missing")),
