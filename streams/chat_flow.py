@@ -327,6 +327,8 @@ class _Ctx:
             result.contact = (
                 {**base, "proving": code} if cmd.secret is None else {k: v for k, v in base.items() if k != "proving"}
             )
+            if cmd.secret is not None and code not in self.dossiers:  # a proof that succeeds is a follow
+                result.dossiers = sorted({*self.dossiers, code})
             return result
         if cmd.verb is Verb.LOOKUP:
             result.dossier_commands.append(self.dossier_command(DossierAction.LOOKUP, code, reply_to=True))

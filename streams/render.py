@@ -219,9 +219,11 @@ def detail(event: DossierEvent) -> str:
 def text(event: DossierEvent, name: str | None) -> str:
     """The whole notice as an OA text message: greeting, facts one per line, agency, link, time, closing."""
     d = event.data
-    lines = [greeting(name), *facts(event)]
+    said = facts(event)
+    lines = [greeting(name), *said]
     if d.trang_thai is not Status.SURVEY_INVITED:
-        lines.append(f"Cơ quan giải quyết: {d.don_vi_xu_ly.ten}.")
+        if not any(d.don_vi_xu_ly.ten in line for line in said):  # each fact once (§9)
+            lines.append(f"Cơ quan giải quyết: {d.don_vi_xu_ly.ten}.")
         lines.append(f"Tra cứu hồ sơ: {d.tra_cuu_url}")
     lines += [f"Cập nhật lúc {vn_time(event.occurred_at)}.", CLOSING]
     return fit_lines(lines)
