@@ -134,7 +134,7 @@ CHAT_COMMANDS = Counter(
 CHAT_REFUSALS = Counter(
     "hoso_chat_refusals_total",
     "Citizen requests refused to keep codes from being enumerated or dossiers from being taken over, by reason "
-    "(lookup_rate, proof_rate, pending_limit, proof_wrong, proof_locked).",
+    "(lookup_rate, proof_rate, otp_rate, pending_limit, proof_wrong, proof_locked).",
     ["reason"],
 )
 

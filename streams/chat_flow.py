@@ -300,9 +300,9 @@ class _Ctx:
             return self.answer(replies.HELP, "help", Verb.HELP)
         if cmd.verb is Verb.PROVE and cmd.code is None and cmd.secret is not None:
             proving = self.contact.get("proving")
-            if not proving:
+            if not isinstance(proving, dict) or datetime.fromisoformat(proving["until"]) <= self.now:
                 return self.answer(replies.no_proof_pending(), "no_proof_pending", Verb.PROVE)
-            cmd = Command(Verb.PROVE, code=proving, secret=cmd.secret)
+            cmd = Command(Verb.PROVE, code=proving["code"], secret=cmd.secret)
         if cmd.problem is not None:
             return self.answer(replies.needs_code(cmd.verb, cmd.problem), f"code_{cmd.problem}", cmd.verb)
         if cmd.verb is Verb.STOP and cmd.code is None:
@@ -325,7 +325,9 @@ class _Ctx:
             )
             base = result.contact or self.contact_base()
             result.contact = (
-                {**base, "proving": code} if cmd.secret is None else {k: v for k, v in base.items() if k != "proving"}
+                {**base, "proving": {"code": code, "until": (self.now + self.policy.otp_ttl).isoformat()}}
+                if cmd.secret is None
+                else base
             )
             if cmd.secret is not None and code not in self.dossiers:  # a proof that succeeds is a follow
                 result.dossiers = sorted({*self.dossiers, code})
@@ -539,8 +541,11 @@ def _prove(
         if not phones:
             result.outcome = "no_phone"
             return replies.no_registered_phone(code)
+        if not proofs_.may_send(proofs, now):
+            result.outcome, result.refusal = "refused", "otp_rate"
+            return replies.rate_limited(60 - now.minute)
         otp = new_otp()
-        updated = dict(proofs)
+        updated = proofs_.sent_one(proofs, now)
         for phone_sid, phone in list(phones.items())[:2]:
             updated = proofs_.issue(
                 updated,

@@ -28,6 +28,8 @@ from typing import Any
 import orjson
 
 OTP_TRIES = 3
+OTPS_PER_HOUR = 5
+"""One-time codes one dossier sends per hour, whoever asks: strangers must not flood the owner's phone."""
 OTP_DIGITS = 6
 ID_DIGITS = 6
 LOCK_WINDOW = timedelta(hours=24)
@@ -82,6 +84,20 @@ def locked(proofs: Proofs, now: datetime, failures_per_dossier: int) -> bool:
     if not fail:
         return False
     return fail["n"] >= failures_per_dossier and datetime.fromisoformat(fail["since"]) + LOCK_WINDOW > now
+
+
+def may_send(proofs: Proofs, now: datetime) -> bool:
+    """True when the dossier has sent fewer than ``OTPS_PER_HOUR`` codes in the current hour."""
+    sent = proofs.get("sent")
+    return not sent or sent["hour"] != now.strftime("%Y-%m-%dT%H") or sent["n"] < OTPS_PER_HOUR
+
+
+def sent_one(proofs: Proofs, now: datetime) -> Proofs:
+    """The proof state after one more code went out this hour."""
+    hour = now.strftime("%Y-%m-%dT%H")
+    sent = proofs.get("sent")
+    n = sent["n"] + 1 if sent and sent["hour"] == hour else 1
+    return {**proofs, "sent": {"hour": hour, "n": n}}
 
 
 def issue(

@@ -182,7 +182,9 @@ def test_the_owner_who_types_the_code_back_gets_full_notices_and_links_the_phone
         now=NOW,
         new_otp=lambda: "482913",
     )
-    typed = chat("482913", contact={"proving": DOSSIER}).dossier_commands[0]
+    waiting = chat(f"XN {DOSSIER}").contact
+    assert waiting is not None and waiting["proving"]["code"] == DOSSIER
+    typed = chat("482913", contact=waiting).dossier_commands[0]
     assert (typed.action, typed.secret) == (DossierAction.PROVE, "482913")
     proven = flow.on_dossier_command(
         typed, state(ma_ho_so=DOSSIER), owner_followers(), policy=POLICY, now=NOW, proofs=asked.proofs
@@ -193,6 +195,31 @@ def test_the_owner_who_types_the_code_back_gets_full_notices_and_links_the_phone
     [link] = proven.citizen_commands
     assert (link.action, link.subscriber_id, link.linked_id) == (CitizenAction.LINK_PHONE, SID, PHONE_SID)
     assert "Bản vẽ thiết kế" in proven.replies[0].text
+
+
+def test_a_bare_code_long_after_the_request_is_not_taken_as_a_proof():
+    waiting = chat(f"XN {DOSSIER}").contact
+    late = flow.on_zalo_event(
+        zalo("user_send_text", {"message": {"msg_id": "2", "text": "482913"}}),
+        contact=waiting,
+        dossiers=[],
+        policy=POLICY,
+        now=NOW + POLICY.otp_ttl + timedelta(seconds=1),
+    )
+    assert late.dossier_commands == [] and late.outcome == "no_proof_pending"
+
+
+def test_strangers_cannot_flood_the_owners_phone_with_codes():
+    proof_state: dict = {}
+    sent = 0
+    for i in range(10):
+        cmd = dossier_command(f"XN {DOSSIER}", user=f"58300000000000{i:05d}")
+        result = flow.on_dossier_command(
+            cmd, state(ma_ho_so=DOSSIER), owner_followers(), policy=POLICY, now=NOW, proofs=proof_state
+        )
+        sent += sum(1 for r in result.replies if r.channel is SendChannel.ZBS_PHONE)
+        proof_state = result.proofs if result.proofs is not None else proof_state
+    assert sent == proofs.OTPS_PER_HOUR
 
 
 def test_a_wrong_code_is_refused_and_too_many_lock_the_dossier_for_everyone():
