@@ -50,10 +50,12 @@ def vn_datetime(iso: str | None) -> str:
     return f"{when:%H:%M} ngày {day}" if (when.hour, when.minute) != (0, 0) else day
 
 
-def public_block(state: DossierState) -> list[str]:
-    """What a public look-up by code shows: status, handling agency, appointment date. Nothing personal."""
+def public_block(state: DossierState, *, code_line: bool = True) -> list[str]:
+    """What a public look-up by code shows: status, handling agency, appointment date. Nothing personal.
+
+    ``code_line`` False when the sentence above already names the dossier (each fact once)."""
     return [
-        f"Hồ sơ số: {state.ma_ho_so}",
+        *([f"Hồ sơ số: {state.ma_ho_so}"] if code_line else []),
         f"Tình trạng: {state.trang_thai_label_vi}",
         f"Cơ quan giải quyết: {state.don_vi_xu_ly}",
         f"Ngày hẹn trả kết quả: {vn_datetime(state.ngay_hen_tra)}",
@@ -61,11 +63,11 @@ def public_block(state: DossierState) -> list[str]:
     ]
 
 
-def full_block(state: DossierState) -> list[str]:
+def full_block(state: DossierState, *, code_line: bool = True) -> list[str]:
     """For the owner: the public facts plus the procedure, the department and the documents still missing."""
     agency = state.don_vi_xu_ly + (f" – {state.phong_ban}" if state.phong_ban else "")
     lines = [
-        f"Hồ sơ số: {state.ma_ho_so}",
+        *([f"Hồ sơ số: {state.ma_ho_so}"] if code_line else []),
         f"Thủ tục: {state.ten_tthc}",
         f"Tình trạng: {state.trang_thai_label_vi}",
         f"Cơ quan giải quyết: {agency}",
@@ -94,11 +96,11 @@ def followed(state: DossierState, *, full: bool) -> str:
     code = state.ma_ho_so
     if full:
         head = [f"Đã đăng ký nhận thông báo đầy đủ về hồ sơ số {code}."]
-        return _fit([*head, *full_block(state), f"Để dừng nhận thông báo, gửi: HUY {code}"])
+        return _fit([*head, *full_block(state, code_line=False), f"Để dừng nhận thông báo, gửi: HUY {code}"])
     return _fit(
         [
             f"Đã đăng ký nhận thông báo về hồ sơ số {code}.",
-            *public_block(state),
+            *public_block(state, code_line=False),
             "Thông báo gửi qua kênh này chỉ gồm tình trạng, cơ quan giải quyết và ngày hẹn trả kết quả.",
             f"Để nhận thông báo đầy đủ, chủ hồ sơ gửi: XN {code}",
             f"Để dừng nhận thông báo, gửi: HUY {code}",
@@ -121,7 +123,11 @@ def pending(code: str, until: datetime) -> str:
 def pending_confirmed(state: DossierState, *, full: bool) -> str:
     """Sent when a dossier followed before its first sync arrives: the follow is now active."""
     code = state.ma_ho_so
-    block = full_block(state) if full else [*public_block(state), f"Để nhận thông báo đầy đủ, chủ hồ sơ gửi: XN {code}"]
+    block = (
+        full_block(state, code_line=False)
+        if full
+        else [*public_block(state, code_line=False), f"Để nhận thông báo đầy đủ, chủ hồ sơ gửi: XN {code}"]
+    )
     return _fit(
         [
             f"Hồ sơ số {code} đã được cập nhật lên hệ thống. {READER} sẽ nhận thông báo khi hồ sơ thay đổi.",
@@ -204,7 +210,7 @@ def proven(state: DossierState) -> str:
     return _fit(
         [
             f"Xác thực thành công. {READER} sẽ nhận thông báo đầy đủ về hồ sơ số {code}.",
-            *full_block(state),
+            *full_block(state, code_line=False),
             f"Để dừng nhận thông báo, gửi: HUY {code}",
         ]
     )
