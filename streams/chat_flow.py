@@ -314,7 +314,7 @@ class _Ctx:
             if not allowed:
                 minutes = 60 - self.now.minute
                 result = self.answer(replies.rate_limited(minutes), "refused", cmd.verb)
-                result.refusal = f"{_COUNTED[cmd.verb][:-1]}_rate"
+                result.refusal = "lookup_rate" if _COUNTED[cmd.verb] == "lookups" else "proof_rate"
                 return result
             contact = {**self.contact_base(), "rate": counters}
         result = ChatResult("forwarded", command=cmd.verb.value, contact=contact)
