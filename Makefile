@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas bench clean deploy-tools
+.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas messages bench clean deploy-tools
 
 KUSTOMIZE_VERSION := v5.7.1
 
@@ -51,6 +51,9 @@ format: install
 
 schemas: install   ## regenerate the JSON Schema files after changing a model
 	$(BIN)/python -m schemas.export
+
+messages: install   ## regenerate docs/messages.md (every message citizens receive) after changing a wording
+	$(BIN)/python -m hosoctl.messages_doc > docs/messages.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

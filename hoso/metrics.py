@@ -159,6 +159,12 @@ CHAT_COMMANDS = Counter(
 IN_FLIGHT_LIMIT = Gauge(
     "hoso_dispatcher_in_flight_limit", "Most Zalo sends this dispatcher runs at once (HOSO_DISPATCH_CONCURRENCY)."
 )
+CHAT_REFUSALS = Counter(
+    "hoso_chat_refusals_total",
+    "Citizen requests refused to keep codes from being enumerated or dossiers from being taken over, by reason "
+    "(lookup_rate, proof_rate, otp_rate, pending_limit, proof_wrong, proof_locked).",
+    ["reason"],
+)
 
 
 DOSSIER_EVENTS_REFUSED = Counter(
@@ -236,6 +242,7 @@ ROLE_FAMILIES: dict[str, tuple[Collector, ...]] = {
         CONSUMER_LAG,
         DOSSIER_EVENTS_REFUSED,
         DOSSIER_EVENTS_REPARTITIONED,
+        CHAT_REFUSALS,
     ),
     "dispatcher": (
         ZALO_REQUESTS,

@@ -269,6 +269,33 @@ class Settings(BaseSettings):
         "Seconds a progress step waits for its dossier before it goes to the invalid topic.",
     )
 
+    # --- Citizens on Zalo: follows before the first sync, proof of ownership, rate limits --------------
+    pending_follow_days: float = _setting(
+        "HOSO_PENDING_FOLLOW_DAYS",
+        14.0,
+        "How long a DK for a dossier not synced yet waits for its first event before it lapses (days).",
+    )
+    pending_follows_per_citizen: int = _setting(
+        "HOSO_PENDING_FOLLOWS_PER_CITIZEN", 5, "Most not-yet-synced dossiers one Zalo user may wait on at once."
+    )
+    chat_lookups_per_hour: int = _setting(
+        "HOSO_CHAT_LOOKUPS_PER_HOUR", 20, "TC / DK requests one Zalo user may send per hour (more are refused)."
+    )
+    chat_proofs_per_hour: int = _setting(
+        "HOSO_CHAT_PROOFS_PER_HOUR", 5, "XN proof attempts (code requests and typed codes) per Zalo user per hour."
+    )
+    proof_failures_per_dossier: int = _setting(
+        "HOSO_PROOF_FAILURES_PER_DOSSIER",
+        10,
+        "Wrong proofs one dossier accepts per 24 h, from all users together, before it refuses proofs.",
+    )
+    otp_ttl_s: float = _setting("HOSO_OTP_TTL_S", 600.0, "Life of a one-time code sent to a dossier's phone (s).")
+    proof_key: SecretStr = _setting(
+        "HOSO_PROOF_KEY",
+        "hoso-demo-proof-key",
+        "Key shared with agencies for xac_thuc_hash (HMAC-SHA256 of the dossier code and the last 6 ID digits).",
+    )
+
     @property
     def local_broker(self) -> bool:
         """True when hoso runs its own broker rather than an existing cluster."""

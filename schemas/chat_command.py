@@ -27,6 +27,9 @@ class DossierAction(StrEnum):
     FOLLOW = "FOLLOW"
     LOOKUP = "LOOKUP"
     UNFOLLOW = "UNFOLLOW"
+    PROVE = "PROVE"
+    """Prove the dossier is the requester's: without ``secret``, send a one-time code to its registered phone;
+    with one, check it (one-time code, or the last digits of the ID document against the agency's hash)."""
 
 
 class DossierCommand(BaseModel):
@@ -46,6 +49,15 @@ class DossierCommand(BaseModel):
     reply_subscriber_id: SubscriberId | None = None
     oa_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     requested_at: VnDateTime
+    linked_ids: list[SubscriberId] = Field(default_factory=list)
+    """Identities the requester has proven are theirs (a phone confirmed by a one-time code): a follower
+    entry of any of them at the full level lets the requester see full details."""
+    secret: Annotated[str, StringConstraints(pattern=r"^\d{4,12}$")] | None = None
+    """For PROVE: the one-time code or the last digits of the ID document, as typed."""
+    may_wait: bool = True
+    """For FOLLOW: False when the requester already waits on as many unsynced dossiers as allowed."""
+    pending_since: VnDateTime | None = None
+    """For FOLLOW: set when the join confirms a follow recorded before the dossier's first sync."""
 
 
 class CitizenAction(StrEnum):
@@ -53,6 +65,12 @@ class CitizenAction(StrEnum):
 
     INDEX_ADD = "INDEX_ADD"
     UNFOLLOW_ALL = "UNFOLLOW_ALL"
+    PENDING_ADD = "PENDING_ADD"
+    """The Zalo user now waits for this dossier's first sync (counted against their bound)."""
+    PENDING_DONE = "PENDING_DONE"
+    """The dossier arrived and the waiting follow became a follow."""
+    LINK_PHONE = "LINK_PHONE"
+    """A Zalo user proved (by a one-time code sent to it) that a phone is theirs: "HUY" then stops it too."""
 
 
 class CitizenCommand(BaseModel):
@@ -66,3 +84,5 @@ class CitizenCommand(BaseModel):
     ma_ho_so: DossierCode | None = None
     oa_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     requested_at: VnDateTime
+    linked_id: SubscriberId | None = None
+    """For LINK_PHONE: the pseudonym of the proven phone."""

@@ -248,6 +248,9 @@ class DossierData(_Strict):
     danh_gia_url: Url | None = None
     nguoi_nhan_thong_bao: list[Recipient] = Field(default_factory=list, max_length=10)
     chu_ho_so_dinh_danh_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
+    xac_thuc_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
+    """HMAC-SHA256(key shared with hoso, "<ma_ho_so>|<last 6 digits of the ID document>") in hex: lets the owner
+    prove the dossier is theirs in chat with the digits printed on the receipt, without the number in clear."""
     noi_dung_hien_thi: Text400 | None = None
 
 

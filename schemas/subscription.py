@@ -18,6 +18,14 @@ class SubscriptionSource(StrEnum):
     CHAT = "CHAT"
 
 
+class Disclosure(StrEnum):
+    """How much a follower is told: everything (owner, proven follower, consented phone) or what a public
+    look-up by code shows (status, handling agency, appointment date)."""
+
+    FULL = "FULL"
+    PUBLIC = "PUBLIC"
+
+
 class Subscription(BaseModel):
     """A follower of a dossier. ``active`` False is a withdrawal; it removes the follower from the table."""
 
@@ -31,3 +39,5 @@ class Subscription(BaseModel):
     source: SubscriptionSource
     active: bool = True
     updated_at: VnDateTime
+    disclosure: Disclosure | None = None
+    """None: FULL for agency consent, PUBLIC for chat (a chat follow proves nothing by itself)."""

@@ -66,6 +66,8 @@ class Topics:
     zbs_delivery_changelog: TopicSpec
     # --- trust boundaries ---
     dossier_events_repartition: TopicSpec
+    pending_follows_changelog: TopicSpec
+    dossier_proofs_changelog: TopicSpec
 
     def all(self) -> list[TopicSpec]:
         """Every topic, in declaration order."""
@@ -88,6 +90,9 @@ CHAT_SEEN_TABLE = "chat_seen"
 CITIZEN_CONTACT_TABLE = "citizen_contact"
 CITIZEN_DOSSIERS_TABLE = "citizen_dossiers"
 ZBS_DELIVERY_TABLE = "zbs_delivery"
+# Per dossier: follows waiting for the dossier's first sync, and outstanding one-time codes / failed proofs.
+PENDING_FOLLOWS_TABLE = "pending_follows"
+DOSSIER_PROOFS_TABLE = "dossier_proofs"
 
 
 def changelog_name(app_id: str, table: str) -> str:
@@ -319,6 +324,20 @@ def _citizen_topics(prefix: str, partitions: int, app_id: str) -> dict[str, Topi
             "tracking_id",
             "delivery receipt (JSON): msg_id, delivery time",
             "Changelog of the table of ZBS delivery receipts, by the tracking id the dispatcher sent.",
+            False,
+        ),
+        "pending_follows_changelog": changelog(
+            PENDING_FOLLOWS_TABLE,
+            "ma_ho_so",
+            "follows waiting for the dossier's first sync (JSON): subscriber id -> Zalo user, expiry",
+            "Changelog of the table of DK requests for dossiers no agency event has announced yet.",
+            True,
+        ),
+        "dossier_proofs_changelog": changelog(
+            DOSSIER_PROOFS_TABLE,
+            "ma_ho_so",
+            "outstanding one-time codes (keyed hashes, expiry, attempts) and failed-proof counts (JSON)",
+            "Changelog of the table that checks proofs of dossier ownership typed back in chat.",
             False,
         ),
     }

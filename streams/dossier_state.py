@@ -58,6 +58,8 @@ class DossierState:
     ma_tthc: str | None = None
     kenh_thuc_hien: int | None = None
     """Procedure code and channel, kept so that a partial event (a progress step) can be completed."""
+    xac_thuc_hash: str | None = None
+    """The agency's keyed hash of the ID document's last digits (proof of ownership in chat), latest given."""
 
     def flags_for(self, event: DossierEvent) -> list[ComplianceFlag]:
         """One-time steps this (just applied) event repeats: a second supplement request or extension."""
@@ -134,6 +136,7 @@ def advance(state: DossierState | None, event: DossierEvent) -> DossierState:
         survey_invited=state.survey_invited if state else False,
         ma_tthc=d.ma_tthc or (state.ma_tthc if state else None),
         kenh_thuc_hien=int(d.kenh_thuc_hien) if d.kenh_thuc_hien else (state.kenh_thuc_hien if state else None),
+        xac_thuc_hash=d.xac_thuc_hash or (state.xac_thuc_hash if state else None),
     )
 
 

@@ -10,7 +10,7 @@ the citizen's own ``DK``, or agency consent whose ``dong_y_luc`` is later than t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from schemas.common import pseudonym
 from schemas.dossier_event import DossierEvent, Recipient
-from schemas.subscription import Subscription, SubscriptionSource
+from schemas.subscription import Disclosure, Subscription, SubscriptionSource
 
 Followers = dict[str, dict[str, Any]]
 
@@ -97,3 +97,67 @@ def active(followers: Followers) -> Followers:
 def encode(followers: Followers) -> bytes:
     """Followers to table bytes (sorted, so equal sets are equal bytes)."""
     return orjson.dumps(followers, option=orjson.OPT_SORT_KEYS)
+
+
+# --- disclosure levels ---------------------------------------------------------------------------
+
+
+def disclosure(entry: dict[str, Any]) -> Disclosure:
+    """How much this follower is told: recorded level, else FULL for agency consent and PUBLIC for chat."""
+    level = entry.get("disclosure")
+    if level:
+        return Disclosure(level)
+    return Disclosure.PUBLIC if entry.get("source") == SubscriptionSource.CHAT.value else Disclosure.FULL
+
+
+def sees_full(followers: Followers, ids: list[str]) -> bool:
+    """True when one of ``ids`` (a requester and the identities they proved) follows at the FULL level."""
+    return any(sid in followers and disclosure(followers[sid]) is Disclosure.FULL for sid in ids)
+
+
+def registered_phones(followers: Followers) -> dict[str, str]:
+    """Subscriber id -> phone of the phones the agency registered for this dossier (where a one-time code
+    may go: Zalo delivers a ZBS message only to the account that owns the number)."""
+    return {
+        sid: f["phone"]
+        for sid, f in sorted(followers.items())
+        if f.get("phone") and f.get("source") == SubscriptionSource.AGENCY_CONSENT.value
+    }
+
+
+# --- follows waiting for a dossier's first sync --------------------------------------------------
+
+Pending = dict[str, dict[str, Any]]
+PENDING_PER_DOSSIER = 50
+"""A code nobody has synced yet is worth waiting on for a few people; more is someone collecting codes."""
+
+
+def live_pending(pending: Pending, now: datetime) -> Pending:
+    """The waiting follows that have not lapsed."""
+    return {sid: p for sid, p in pending.items() if datetime.fromisoformat(p["expires_at"]) > now}
+
+
+def add_pending(
+    pending: Pending, sid: str, *, zalo_user_id: str, oa_id: str, now: datetime, ttl: timedelta
+) -> Pending | None:
+    """The waiting follows after ``sid`` asks to follow (lapsed ones dropped); None when the dossier is full."""
+    live = live_pending(pending, now)
+    if sid not in live and len(live) >= PENDING_PER_DOSSIER:
+        return None
+    live[sid] = {
+        "zalo_user_id": zalo_user_id,
+        "oa_id": oa_id,
+        "requested_at": now.isoformat(),
+        "expires_at": (now + ttl).isoformat(),
+    }
+    return live
+
+
+def decode_pending(raw: bytes | None) -> Pending:
+    """Waiting follows from their table bytes."""
+    return orjson.loads(raw) if raw else {}
+
+
+def encode_pending(pending: Pending) -> bytes | None:
+    """Table bytes of waiting follows (None, a delete, when there are none)."""
+    return orjson.dumps(pending, option=orjson.OPT_SORT_KEYS) if pending else None

@@ -16,8 +16,9 @@ from schemas.notification import (
     SendChannel,
     tracking_id_for,
 )
+from schemas.subscription import Disclosure
 from streams import render
-from streams.followers import Followers
+from streams.followers import Followers, disclosure
 from streams.template_catalogue import ALERT, Catalogue
 
 # Statuses a citizen is told about. SUBMITTED is confirmed by the portal itself; OVERDUE is internal
@@ -76,6 +77,8 @@ def notifications_for(
         phone = f.get("phone")
         channel = SendChannel.ZBS_PHONE if phone else SendChannel.OA_TEXT
         zbs = channel is SendChannel.ZBS_PHONE
+        # A chat follower who has not proven the dossier is theirs is told what a public look-up shows.
+        public = disclosure(f) is Disclosure.PUBLIC
         out.append(
             Notification(
                 tracking_id=tracking_id_for(about, sid),
@@ -88,7 +91,7 @@ def notifications_for(
                 to=Addressee(subscriber_id=sid, phone=phone, zalo_user_id=f.get("zalo_user_id"), ho_ten_hien_thi=name),
                 template_id=template.template_id if zbs else None,
                 template_data=template.data(render.values(event, name)) if zbs else {},
-                text=render.text(event, name),
+                text=render.public_text(event) if public else render.text(event, name),
                 ma_ho_so=event.data.ma_ho_so,
                 event_id=str(event.event_id),
                 trang_thai=status,

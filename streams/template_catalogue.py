@@ -22,6 +22,8 @@ from schemas.dossier_event import Status
 from streams.render import LIMITS, fit
 
 ALERT = "ALERT"
+OTP = "OTP"
+"""The one-time code sent to a dossier's registered phone to prove ownership (a ZBS OTP template)."""
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _PARAM = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 
@@ -56,7 +58,7 @@ class Catalogue:
 
 def required_keys(notified: frozenset[Status]) -> set[str]:
     """Keys the default set must define: every announced status and area alerts."""
-    return {s.value for s in notified} | {ALERT}
+    return {s.value for s in notified} | {ALERT, OTP}
 
 
 def parse(doc: Any, notified: frozenset[Status], origin: str = "catalogue") -> Catalogue:
@@ -86,11 +88,11 @@ def _template_set(raw: Any, path: str, problems: list[str]) -> dict[str, Templat
     if not isinstance(raw, dict):
         problems.append(f"{path}: expected an object of status -> template")
         return {}
-    known = {s.value for s in Status} | {ALERT}
+    known = {s.value for s in Status} | {ALERT, OTP}
     out = {}
     for key, spec in raw.items():
         if key not in known:
-            problems.append(f"{path}.{key}: not a status or ALERT")
+            problems.append(f"{path}.{key}: not a status, ALERT or OTP")
             continue
         template = _template(spec, f"{path}.{key}", problems)
         if template is not None:

@@ -79,3 +79,27 @@ def event(
         "sequence": sequence,
         "data": payload,
     }
+
+
+def dossier_state(**changes: Any) -> Any:
+    """A DossierState of ``DOSSIER`` awaiting a supplement (what chat answers are built from)."""
+    from streams.dossier_state import DossierState
+
+    base: dict[str, Any] = dict(
+        ma_ho_so=DOSSIER,
+        sequence=2,
+        trang_thai="SUPPLEMENT_REQUESTED",
+        trang_thai_label_vi="Cần bổ sung hồ sơ",
+        trang_thai_dvcqg=5,
+        ten_tthc="Cấp giấy phép xây dựng",
+        don_vi_xu_ly="Sở Xây dựng Quảng Ninh",
+        phong_ban="Phòng Quản lý xây dựng",
+        ma_tinh="22",
+        ma_xa=None,
+        ngay_hen_tra="2026-12-05T17:00:00+07:00",
+        giay_to_bo_sung=["Bản vẽ thiết kế", "Bản sao CCCD"],
+        supplement_requests=1,
+        extensions=0,
+        updated_at="2026-11-28T09:02:00+07:00",
+    )
+    return DossierState(**{**base, **changes})

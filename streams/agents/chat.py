@@ -24,17 +24,20 @@ from schemas.topics import (
     CHAT_SEEN_TABLE,
     CITIZEN_CONTACT_TABLE,
     CITIZEN_DOSSIERS_TABLE,
+    DOSSIER_PROOFS_TABLE,
     DOSSIER_STATE_TABLE,
     FOLLOWERS_TABLE,
+    PENDING_FOLLOWS_TABLE,
     ZBS_DELIVERY_TABLE,
 )
 from schemas.zalo_event import ZaloEvent, ZaloServer
 from streams import chat_flow as flow
 from streams import followers as fol
-from streams import guard
+from streams import guard, proofs
 from streams.batching import Batch
-from streams.context import StreamsApp
+from streams.context import StreamsApp, engine_for
 from streams.dossier_state import DossierState
+from streams.template_catalogue import OTP
 
 log = logging.getLogger("hoso.streams.chat")
 
@@ -54,6 +57,9 @@ def register(ctx: StreamsApp) -> None:
     ctx.table(ZBS_DELIVERY_TABLE)
     ctx.table(DOSSIER_STATE_TABLE)
     ctx.table(FOLLOWERS_TABLE)
+    ctx.table(PENDING_FOLLOWS_TABLE)
+    ctx.table(DOSSIER_PROOFS_TABLE)
+    policy = flow.ChatPolicy.from_settings(settings, engine_for(ctx).catalogue.template(settings.default_oa_id, OTP))
 
     def stage_all(batch: Batch, result: Any) -> None:
         """Everything a command produced, acknowledged by Kafka before any table records it as done.
@@ -70,6 +76,9 @@ def register(ctx: StreamsApp) -> None:
         for n in getattr(result, "replies", []):
             batch.send(notifications, n.key.encode(), codec.dumps(n))
             metrics.NOTIFICATIONS_EMITTED.labels("none", n.kind.value).inc()
+        refusal = getattr(result, "refusal", None)
+        if refusal:
+            metrics.CHAT_REFUSALS.labels(refusal).inc()
 
     def handle_zalo_event(batch: Batch, record: faust.EventT, event: ZaloEvent) -> str:
         key = record.key
@@ -82,8 +91,7 @@ def register(ctx: StreamsApp) -> None:
             event,
             contact=orjson.loads(contact_raw) if contact_raw else None,
             dossiers=flow.load_list(batch.get(CITIZEN_DOSSIERS_TABLE, key)) if oa_event else [],
-            pseudonym_key=settings.pseudonym_key.get_secret_value(),
-            default_oa_id=settings.default_oa_id,
+            policy=policy,
             now=now_vn(),
         )
         stage_all(batch, result)
@@ -127,10 +135,23 @@ def register(ctx: StreamsApp) -> None:
                     guard.park(ctx, batch, record, problems or [Problem("key", "must be the dossier code")])
                     continue
                 try:
-                    state = DossierState.from_bytes(batch.get(DOSSIER_STATE_TABLE, record.key))
-                    followers = fol.decode(batch.get(FOLLOWERS_TABLE, record.key))
-                    result = flow.on_dossier_command(cmd, state, followers, now=now_vn())
+                    key = record.key
+                    state = DossierState.from_bytes(batch.get(DOSSIER_STATE_TABLE, key))
+                    followers = fol.decode(batch.get(FOLLOWERS_TABLE, key))
+                    result = flow.on_dossier_command(
+                        cmd,
+                        state,
+                        followers,
+                        policy=policy,
+                        now=now_vn(),
+                        pending=fol.decode_pending(batch.get(PENDING_FOLLOWS_TABLE, key)),
+                        proofs=proofs.decode(batch.get(DOSSIER_PROOFS_TABLE, key)),
+                    )
                     stage_all(batch, result)
+                    if result.pending is not None:
+                        batch.put(record, PENDING_FOLLOWS_TABLE, key, fol.encode_pending(result.pending))
+                    if result.proofs is not None:
+                        batch.put(record, DOSSIER_PROOFS_TABLE, key, proofs.encode(result.proofs))
                     outcome = result.outcome
                 except Exception as exc:
                     log.exception("dossier command %s failed: %s", cmd.action.value, type(exc).__name__)
@@ -158,6 +179,14 @@ def register(ctx: StreamsApp) -> None:
                 except Exception as exc:  # never an exit loop over one record
                     guard.park(ctx, batch, record, guard.problems_of(exc))
                     continue
+                contact_raw = batch.get(CITIZEN_CONTACT_TABLE, record.key)
+                contact = flow.contact_after(
+                    cmd, orjson.loads(contact_raw) if contact_raw else None, pending_ttl=policy.pending_ttl
+                )
+                if contact is not None:
+                    batch.put(record, CITIZEN_CONTACT_TABLE, record.key, orjson.dumps(contact))
+                current = flow.load_list(batch.get(CITIZEN_DOSSIERS_TABLE, record.key))
+                updated, commands = flow.on_citizen_command(cmd, current)
                 for c in commands:
                     batch.send(dossier_commands, c.ma_ho_so.encode(), codec.dumps(c))
                 if updated is not None:

@@ -12,7 +12,7 @@ from hoso import metrics
 from schemas import codec
 from schemas.problems import Problem
 from schemas.subscription import Subscription
-from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
+from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, PENDING_FOLLOWS_TABLE
 from streams import chat_flow, guard
 from streams import followers as fol
 from streams.batching import Batch
@@ -41,7 +41,9 @@ def register(ctx: StreamsApp) -> None:
     subscription_changes = ctx.topic(topics.subscription_changes.name, P)
     invalid = ctx.topic(topics.dossier_events_invalid.name, topics.dossier_events_invalid.partitions)
     citizen_commands = ctx.topic(topics.citizen_commands.name, P)
+    dossier_commands = ctx.topic(topics.dossier_commands.name, P)
     ctx.table(FOLLOWERS_TABLE)
+    ctx.table(PENDING_FOLLOWS_TABLE)
     engine = engine_for(ctx)
 
     def join_one(batch: Batch, record: faust.EventT, now: datetime) -> list[Problem]:
@@ -79,6 +81,13 @@ def register(ctx: StreamsApp) -> None:
             ):
                 batch.send(citizen_commands, c.subscriber_id.encode(), codec.dumps(c))
         stage(ctx, batch, record, key, out, agency=event.source_system)
+        waiting = batch.get(PENDING_FOLLOWS_TABLE, key) if out.state is not None else None
+        if waiting is not None:  # follows asked for before the first sync: confirm them with the status
+            for c in chat_flow.pending_confirmations(
+                key.decode(), fol.decode_pending(waiting), now=now, default_oa_id=settings.default_oa_id
+            ):
+                batch.send(dossier_commands, key, codec.dumps(c))
+            batch.put(record, PENDING_FOLLOWS_TABLE, key, None)
         return []
 
     @ctx.app.agent(dossier_events, name="join_dossier_events")

@@ -30,9 +30,10 @@ def authorized(header: str | None, operator_key: str) -> bool:
 
 
 def public_view(state: DossierState) -> dict[str, Any]:
-    """What an operator sees: the state without internal bookkeeping (recent event ids)."""
+    """What an operator sees: the state without internal bookkeeping (recent event ids) or the proof hash."""
     data = asdict(state)
     data.pop("seen", None)
+    data.pop("xac_thuc_hash", None)
     return data
 
 

@@ -160,17 +160,18 @@ async def test_a_citizen_follows_looks_up_and_stops_by_chat(settings, tmp_path: 
                 # The next status change reaches the follower.
                 publisher.publish(event("PAYMENT_REQUESTED", sequence=3, trang_thai_label_vi="Đang thẩm định hồ sơ"))
                 await wait_for(
-                    lambda: any("Đang thẩm định hồ sơ" in t and not t.startswith("Hồ sơ:") for t in to_user()),
+                    lambda: any("Đang thẩm định hồ sơ" in t and not t.startswith("Hồ sơ số:") for t in to_user()),
                     30,
                     "the follower was not told about the status change",
                 )
 
-                # TC answers with the current status, agency and appointment date.
+                # TC answers with the current status, agency and appointment date; this citizen has not proven
+                # the dossier is theirs, so the documents asked for are not shown.
                 assert await say(f"TRA CỨU {DOSSIER}") == 200
-                await wait_for(lambda: to_user()[-1].startswith("Hồ sơ:"), 30, "no TC answer")
+                await wait_for(lambda: to_user()[-1].startswith("Hồ sơ số:"), 30, "no TC answer")
                 answer = to_user()[-1]
                 assert "Tình trạng: Đang thẩm định hồ sơ" in answer and "Sở Xây dựng Quảng Ninh" in answer
-                assert "05/12/2026" in answer and "Bản vẽ thiết kế" in answer
+                assert "05/12/2026" in answer and "Bản vẽ thiết kế" not in answer
 
                 # Operators read the same state over HTTP, with their key only.
                 api = f"http://127.0.0.1:{settings.streams_web_port}/v1/dossiers/{DOSSIER}"
@@ -194,7 +195,7 @@ async def test_a_citizen_follows_looks_up_and_stops_by_chat(settings, tmp_path: 
                         await asyncio.sleep(2)
                 await asyncio.sleep(2)
                 after = to_user()[stopped_at:]
-                assert after and all(t.startswith("Hồ sơ:") for t in after), "a message left after HUY"
+                assert after and all(t.startswith("Hồ sơ số:") for t in after), "a message left after HUY"
 
                 # ZNS receipts for the phone recipient's messages reached the delivery-status table.
                 phone_tracking = {m.tracking_id for m in sim.state.messages if m.endpoint == "/message/template"}

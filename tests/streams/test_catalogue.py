@@ -15,7 +15,7 @@ from streams.template_catalogue import CatalogueError, Template
 
 def test_the_packaged_catalogue_covers_every_announced_status_and_alerts():
     cat = catalogue.load(None, NOTIFY)
-    assert set(cat.default) == {s.value for s in NOTIFY} | {"ALERT"}
+    assert set(cat.default) == {s.value for s in NOTIFY} | {"ALERT", "OTP"}
     assert cat.template("any-oa", "RECEIVED").template_id == "hoso-received"
 
 

@@ -78,3 +78,31 @@ def test_the_citizens_own_follow_reactivates():
 def test_withdrawn_agency_consent_is_also_a_marker_not_a_recipient():
     current = followers_after(agency_event(1, dong_y_zalo=True), agency_event(2, dong_y_zalo=False))
     assert fol.active(current) == {} and len(current) == 1
+
+
+def test_agency_consent_is_told_everything_and_a_chat_follow_only_public_facts_unless_proven():
+    from schemas.subscription import Disclosure
+    from streams.followers import disclosure
+
+    assert disclosure({"source": "AGENCY_CONSENT"}) is Disclosure.FULL
+    assert disclosure({"source": "CHAT"}) is Disclosure.PUBLIC
+    assert disclosure({"source": "CHAT", "disclosure": "FULL"}) is Disclosure.FULL
+
+
+def test_waiting_follows_are_bounded_per_dossier_and_lapse():
+    from datetime import timedelta
+
+    from schemas.common import now_vn
+    from streams.followers import PENDING_PER_DOSSIER, add_pending, live_pending
+
+    now, ttl = now_vn(), timedelta(days=14)
+    pending: dict = {}
+    for i in range(PENDING_PER_DOSSIER):
+        added = add_pending(pending, f"z:{i:03d}", zalo_user_id=str(i), oa_id="oa", now=now, ttl=ttl)
+        assert added is not None
+        pending = added
+    assert add_pending(pending, "z:new", zalo_user_id="new", oa_id="oa", now=now, ttl=ttl) is None
+    assert add_pending(pending, "z:000", zalo_user_id="0", oa_id="oa", now=now, ttl=ttl) is not None  # renewal
+    later = now + ttl + timedelta(seconds=1)
+    assert live_pending(pending, later) == {}
+    assert add_pending(pending, "z:new", zalo_user_id="new", oa_id="oa", now=later, ttl=ttl) is not None
