@@ -132,6 +132,20 @@ CHAT_COMMANDS = Counter(
     "hoso_chat_commands_total", "Citizen chat commands answered, by command and outcome.", ["command", "outcome"]
 )
 
+# --- SMS fallback ------------------------------------------------------------------------------
+SMS_MESSAGES = Counter(
+    "hoso_sms_messages_total",
+    "Delivery failures handled by the SMS fallback, by OA and outcome (sent, already_sent, no_consent, no_phone, "
+    "not_fallback, no_provider, rejected, gave_up).",
+    ["oa", "outcome"],
+)
+SMS_REQUESTS = Counter(
+    "hoso_sms_requests_total", "SMS provider requests, by OA, outcome and provider code.", ["oa", "outcome", "code"]
+)
+SMS_REQUEST_SECONDS = Histogram(
+    "hoso_sms_request_duration_seconds", "Time of one SMS provider request.", ["oa"], buckets=LATENCY_BUCKETS
+)
+
 
 def serve(port: int) -> None:
     """Expose /metrics on ``port`` (0 disables), bound to all interfaces so Prometheus can scrape pods."""

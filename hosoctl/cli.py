@@ -100,6 +100,25 @@ def cmd_dispatcher(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sms(_args: argparse.Namespace) -> int:
+    """Run the SMS fallback (needs HOSO_SMS_CONFIG)."""
+    from consumers.sms.fallback import run_sms
+
+    run_sms(_settings())
+    return 0
+
+
+def cmd_sms_simulator(args: argparse.Namespace) -> int:
+    """Run the brandname-SMS provider simulator."""
+    from sms_simulator import SmsSimConfig, serve
+
+    keys = {k: tuple(b.split(",")) for k, _, b in (item.partition("=") for item in args.key)}
+    config = SmsSimConfig(keys=keys or SmsSimConfig().keys, fail_first=args.fail_first)
+    port = args.port if args.port is not None else _settings().sms_simulator_port
+    serve(config, host=args.host, port=port)
+    return 0
+
+
 def cmd_gateway(_args: argparse.Namespace) -> int:
     """Run the HTTP ingest gateway."""
     from producers.gateway import run_gateway
@@ -282,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("worker", cmd_worker, "Run a Faust streams worker.")
     add("webhook", cmd_webhook, "Run the Zalo webhook receiver (chat messages, follows, ZNS receipts).")
     add("dispatcher", cmd_dispatcher, "Run a Zalo dispatcher.")
+    add("sms", cmd_sms, "Run the SMS fallback: text the facts of undeliverable Zalo messages to consenting citizens.")
+    p = add("sms-simulator", cmd_sms_simulator, "Run the brandname-SMS provider simulator.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: HOSO_SMS_SIMULATOR_PORT")
+    p.add_argument("--key", action="append", default=[], help="API key and its brandnames: KEY=BRAND[,BRAND]")
+    p.add_argument("--fail-first", type=int, default=0, help="answer the first N sends with 503")
     add("gateway", cmd_gateway, "Run the HTTP ingest gateway (agency API keys, DVCQG payloads).")
     p = add("simulator", cmd_simulator, "Run the Zalo API simulator.")
     p.add_argument("--host", default="127.0.0.1")

@@ -64,6 +64,8 @@ class Topics:
     citizen_contact_changelog: TopicSpec
     citizen_dossiers_changelog: TopicSpec
     zbs_delivery_changelog: TopicSpec
+    # --- SMS fallback ---
+    sms_sent_log: TopicSpec
 
     def all(self) -> list[TopicSpec]:
         """Every topic, in declaration order."""
@@ -235,6 +237,14 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
             personal_data=True,
         ),
         **_citizen_topics(prefix, partitions, app_id),
+        sms_sent_log=TopicSpec(
+            name=f"{prefix}.sms-sent-log.v1",
+            partitions=partitions,
+            key="subscriber_id (same partition as the delivery failure)",
+            value="{tracking_id, msg_id, oa_id, sent_at}",
+            doc="Notifications the SMS provider accepted, so a failure re-read after a restart is not texted twice.",
+            retention_ms=7 * DAY_MS,
+        ),
     )
 
 
