@@ -146,6 +146,20 @@ SMS_REQUEST_SECONDS = Histogram(
     "hoso_sms_request_duration_seconds", "Time of one SMS provider request.", ["oa"], buckets=LATENCY_BUCKETS
 )
 
+# --- satisfaction ratings ----------------------------------------------------------------------
+RATINGS = Counter(
+    "hoso_ratings_total",
+    "Citizens' satisfaction ratings received, by receiving agency and level "
+    "(khong_hai_long, hai_long, rat_hai_long); a replaced rating counts again.",
+    ["agency", "level"],
+)
+RATING_SYNCS = Counter(
+    "hoso_rating_syncs_total",
+    "Ratings posted back to agency systems, by agency and outcome (synced, already_synced, no_endpoint, "
+    "rejected, retry).",
+    ["agency", "outcome"],
+)
+
 
 def serve(port: int) -> None:
     """Expose /metrics on ``port`` (0 disables), bound to all interfaces so Prometheus can scrape pods."""

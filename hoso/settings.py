@@ -211,6 +211,19 @@ class Settings:
     )
     sms_simulator_port: int = _setting("HOSO_SMS_SIMULATOR_PORT", 18081, "Port of `hoso sms-simulator` on loopback.")
 
+    # --- Satisfaction ratings (`hoso ratings`) ---------------------------------------------------
+    ratings_sync_config: str = _setting(
+        "HOSO_RATINGS_SYNC_CONFIG",
+        "",
+        "JSON file of agency systems' rating endpoints (codes, url, token). Empty: ratings are counted, not posted.",
+    )
+    ratings_sync_group: str = _setting(
+        "HOSO_RATINGS_SYNC_GROUP", "hoso-ratings-sync", "Consumer group of the rating sync-back."
+    )
+    ratings_sync_timeout_s: float = _setting(
+        "HOSO_RATINGS_SYNC_TIMEOUT_S", 10.0, "Timeout of one POST to an agency's rating endpoint (seconds)."
+    )
+
     # --- Simulator, metrics, logs ------------------------------------------------------------
     simulator_port: int = _setting("HOSO_SIMULATOR_PORT", 18080, "Port of `hoso simulator` on loopback.")
     metrics_port: int = _setting("HOSO_METRICS_PORT", 0, "Prometheus /metrics port of this process (0: off).")

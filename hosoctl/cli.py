@@ -119,6 +119,30 @@ def cmd_sms_simulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ratings(args: argparse.Namespace) -> int:
+    """Post ratings back to agencies (sync), or export an agency's ratings as CSV."""
+    settings = _settings()
+    if args.action == "sync":
+        from consumers.ratings.sync import run_rating_sync
+
+        run_rating_sync(settings)
+        return 0
+    from consumers.ratings.export import current_ratings, parse_day, select, write_csv
+    from hoso.kafka.clients import kafka_python
+
+    if not args.agency:
+        raise ConfigurationError("ratings export needs --agency (a code or a pattern such as 000.00.*.H22)")
+    try:
+        start = parse_day(args.date_from) if args.date_from else parse_day("2000-01-01")
+        end = parse_day(args.date_to) if args.date_to else parse_day("2999-12-31")
+    except ValueError as exc:
+        raise ConfigurationError(f"--from/--to: {exc}") from exc
+    ratings = current_ratings(kafka_python(settings), settings.topics.ratings.name)
+    rows = write_csv(sys.stdout, select(ratings, args.agency, start, end))
+    print(f"{rows} ratings of {args.agency} from {start} to {end}", file=sys.stderr)
+    return 0
+
+
 def cmd_gateway(_args: argparse.Namespace) -> int:
     """Run the HTTP ingest gateway."""
     from producers.gateway import run_gateway
@@ -302,6 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("webhook", cmd_webhook, "Run the Zalo webhook receiver (chat messages, follows, ZNS receipts).")
     add("dispatcher", cmd_dispatcher, "Run a Zalo dispatcher.")
     add("sms", cmd_sms, "Run the SMS fallback: text the facts of undeliverable Zalo messages to consenting citizens.")
+    p = add("ratings", cmd_ratings, "Sync satisfaction ratings back to agencies, or export them as CSV.")
+    p.add_argument("action", choices=["sync", "export"])
+    p.add_argument("--agency", default=None, help="export: receiving agency code or pattern (000.00.*.H22)")
+    p.add_argument("--from", dest="date_from", default=None, help="export: first day, YYYY-MM-DD or DD/MM/YYYY")
+    p.add_argument("--to", dest="date_to", default=None, help="export: last day (inclusive)")
     p = add("sms-simulator", cmd_sms_simulator, "Run the brandname-SMS provider simulator.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=None, help="default: HOSO_SMS_SIMULATOR_PORT")
