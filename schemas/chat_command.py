@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from schemas.common import VnDateTime
+from schemas.common import Text1000, VnDateTime
 from schemas.dossier_event import DossierCode
 
 SubscriberId = Annotated[str, StringConstraints(min_length=3, max_length=64)]
@@ -27,6 +27,7 @@ class DossierAction(StrEnum):
     FOLLOW = "FOLLOW"
     LOOKUP = "LOOKUP"
     UNFOLLOW = "UNFOLLOW"
+    RATE = "RATE"
 
 
 class DossierCommand(BaseModel):
@@ -46,6 +47,10 @@ class DossierCommand(BaseModel):
     reply_subscriber_id: SubscriberId | None = None
     oa_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     requested_at: VnDateTime
+    muc_do: int | None = Field(default=None, ge=1, le=3)
+    """RATE only: the satisfaction level answered (1 Không hài lòng, 2 Hài lòng, 3 Rất hài lòng)."""
+    noi_dung: Text1000 | None = None
+    """RATE only: the citizen's words after the answer."""
 
 
 class CitizenAction(StrEnum):

@@ -1,11 +1,10 @@
 """Rating: one citizen's satisfaction with how one dossier was handled, and its national sync form.
 
 The scale is the national three levels (Không hài lòng / Hài lòng / Rất hài lòng). A citizen has one
-rating per dossier; a later answer replaces the earlier one, so the ratings topic is compacted on
-``ma_ho_so|subscriber_id`` and its records are partitioned by the dossier code alone (all ratings of a
-dossier side by side). ``danh_gia_hai_long`` is what the agency's system receives, in the field names of the
-one-stop systems' ``DanhGiaHaiLong`` entity, so QĐ 31/2021's duty to sync survey data to the national portal
-can be met from it.
+rating per dossier; a later answer replaces the earlier one, so the ratings topic is keyed and compacted
+on ``ma_ho_so|subscriber_id`` (one citizen's answers about one dossier stay in order).
+``danh_gia_hai_long`` is what the agency's system receives, in the field names of the one-stop systems'
+``DanhGiaHaiLong`` entity, so QĐ 31/2021's duty to sync survey data to the national portal can be met from it.
 """
 
 from __future__ import annotations
@@ -50,12 +49,14 @@ class Rating(BaseModel):
     ma_ho_so: DossierCode
     subscriber_id: Annotated[str, StringConstraints(min_length=3, max_length=64)]
     agency: AgencyCode
-    """The receiving one-stop unit (``don_vi_tiep_nhan``): the system that syncs the dossier nationally."""
+    """The dossier's ``source_system``: the one-stop system that published it, and syncs it nationally."""
     muc_do: RatingLevel
     noi_dung: Text1000 | None = None
     channel: RatingChannel
     rated_at: VnDateTime
     oa_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    answer_id: Annotated[str, StringConstraints(min_length=1, max_length=400)]
+    """Id of the citizen's answer (from the Zalo message id): the same answer re-processed is the same version."""
 
     @property
     def key(self) -> str:
@@ -64,8 +65,12 @@ class Rating(BaseModel):
 
     @property
     def sync_id(self) -> str:
-        """Id of this version of the rating (32 hex): each version is posted to the agency exactly once."""
-        raw = f"{self.key}|{self.rated_at.isoformat()}|{int(self.muc_do)}"
+        """Id of this version of the rating (32 hex): each answer is posted to the agency exactly once.
+
+        Derived from the answer, not the time it was processed, so a chat message re-read after a worker
+        crash yields the same id and the sync-log recognises it.
+        """
+        raw = f"{self.key}|{self.answer_id}"
         return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 

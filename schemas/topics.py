@@ -251,7 +251,7 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
         ratings=TopicSpec(
             name=f"{prefix}.ratings.v1",
             partitions=partitions,
-            key="ma_ho_so|subscriber_id (partitioned by ma_ho_so)",
+            key="ma_ho_so|subscriber_id",
             value="Rating (JSON): a citizen's current 3-level satisfaction rating of a dossier",
             doc="One rating per dossier and citizen, a later one replacing it; synced back to the agency.",
             cleanup_policy="compact",

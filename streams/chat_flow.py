@@ -22,9 +22,11 @@ from schemas.chat_command import CitizenAction, CitizenCommand, DossierAction, D
 from schemas.common import normalize_phone
 from schemas.dossier_event import DossierEvent
 from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel, tracking_id_for
+from schemas.rating import Rating
 from schemas.subscription import Subscription, SubscriptionSource
 from schemas.zalo_event import ZaloEvent, ZaloServer
 from streams import chat_replies as replies
+from streams import ratings as survey
 from streams.chat_commands import Verb, parse
 from streams.dossier_state import DossierState
 from streams.followers import Followers, subscriber_id
@@ -205,6 +207,9 @@ class _Ctx:
         )
 
     def command(self, text: str) -> ChatResult:
+        rated = self.survey_answer(text)  # issue 20: a satisfaction answer is consulted before the commands
+        if rated is not None:
+            return rated
         cmd = parse(text)
         if cmd.verb is Verb.HELP:
             return self.answer(replies.HELP, "help", Verb.HELP)
@@ -222,6 +227,23 @@ class _Ctx:
             result.dossiers = sorted({*self.dossiers, cmd.code})
         elif action is DossierAction.UNFOLLOW and cmd.code in self.dossiers:
             result.dossiers = [d for d in self.dossiers if d != cmd.code]
+        return result
+
+    def survey_answer(self, text: str) -> ChatResult | None:
+        """A rating answer ("3", "rất hài lòng, …") sent to each followed dossier; None: not an answer.
+
+        Only citizens who follow a dossier can have a survey pending; each dossier decides whether the
+        answer is for it (``streams.ratings.on_rate``: finished, surveyed, followed by this citizen).
+        """
+        answer = survey.parse_rating(text) if self.dossiers else None
+        if answer is None:
+            return None
+        result = ChatResult("rating_forwarded", command="RATE")
+        for code in self.dossiers:
+            c = self.dossier_command(DossierAction.RATE, code, reply_to=True, suffix=f"/rate/{code}")
+            result.dossier_commands.append(
+                c.model_copy(update={"muc_do": int(answer.level), "noi_dung": answer.comment})
+            )
         return result
 
     def stop_all(self, *, reply_text: str | None) -> ChatResult:
@@ -269,6 +291,7 @@ class DossierResult:
     outcome: str
     changes: list[Subscription] = field(default_factory=list)
     replies: list[Notification] = field(default_factory=list)
+    ratings: list[Rating] = field(default_factory=list)
 
 
 def on_dossier_command(
@@ -281,6 +304,8 @@ def on_dossier_command(
     follow cannot lose the race with it.
     """
     code = cmd.ma_ho_so
+    if cmd.action is DossierAction.RATE:  # issue 20: survey answers (streams/ratings.py)
+        return _rate(cmd, state, followers, now=now)
     result = DossierResult("unknown_dossier" if state is None else "ok")
     if cmd.action is DossierAction.UNFOLLOW:
         result.outcome = "unfollowed"
@@ -319,6 +344,26 @@ def on_dossier_command(
                 oa_id=cmd.oa_id,
                 now=now,
                 code=code,
+            )
+        )
+    return result
+
+
+def _rate(cmd: DossierCommand, state: DossierState | None, followers: Followers, *, now: datetime) -> DossierResult:
+    rating, text = survey.on_rate(cmd, state, followers, now=now)
+    if rating is None or text is None:
+        return DossierResult("not_rated")
+    result = DossierResult("rated", ratings=[rating])
+    if cmd.reply_to and cmd.reply_subscriber_id:
+        result.replies.append(
+            reply(
+                text,
+                user_id=cmd.reply_to,
+                sid=cmd.reply_subscriber_id,
+                command_id=cmd.command_id,
+                oa_id=cmd.oa_id,
+                now=now,
+                code=cmd.ma_ho_so,
             )
         )
     return result

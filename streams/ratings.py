@@ -13,9 +13,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
-from schemas.rating import Rating, RatingLevel
-from streams.fanout import partition_of
+from schemas.chat_command import DossierCommand
+from schemas.codec import dumps
+from schemas.rating import RATING_LABEL_VI, Rating, RatingChannel, RatingLevel
+from streams.dossier_state import DossierState
+from streams.followers import Followers
 
 _PHRASES: tuple[tuple[tuple[str, ...], RatingLevel], ...] = (
     (("rat", "hai", "long"), RatingLevel.RAT_HAI_LONG),
@@ -76,6 +80,46 @@ def _level_at(words: list[tuple[str, int, int]], i: int) -> tuple[RatingLevel | 
     return None, 0
 
 
-def rating_record(rating: Rating, partitions: int) -> tuple[int, bytes]:
-    """Partition and key of a rating: keyed per dossier and citizen (compaction), placed by the dossier code."""
-    return partition_of(rating.ma_ho_so.encode(), partitions), rating.key.encode()
+RATEABLE = frozenset({"RESULT_RETURNED", "SURVEY_INVITED", "SURVEY_SUBMITTED"})
+"""Statuses in which the citizen's answer is about a finished dossier (the survey follows the result)."""
+
+
+def on_rate(
+    cmd: DossierCommand, state: DossierState | None, followers: Followers, *, now: datetime
+) -> tuple[Rating | None, str | None]:
+    """The rating a RATE command records on this dossier, and the thank-you text (None, None: not this one).
+
+    A citizen's answer is sent to every dossier they follow; only a finished dossier whose survey is due
+    (or sent) and which this citizen follows takes it, so an answer never rates a dossier still in process.
+    """
+    if state is None or cmd.muc_do is None or not (state.survey_invited or state.trang_thai in RATEABLE):
+        return None, None
+    sid = next((s for s in cmd.subscriber_ids if s in followers), None)
+    if sid is None or state.source_system == "unknown":
+        return None, None
+    level = RatingLevel(cmd.muc_do)
+    rating = Rating(
+        ma_ho_so=cmd.ma_ho_so,
+        subscriber_id=sid,
+        agency=state.source_system,
+        muc_do=level,
+        noi_dung=cmd.noi_dung,
+        channel=RatingChannel.ZALO_CHAT,
+        rated_at=now,
+        oa_id=cmd.oa_id,
+        answer_id=cmd.command_id,
+    )
+    return rating, thanks(cmd.ma_ho_so, level)
+
+
+def thanks(code: str, level: RatingLevel) -> str:
+    """The reply to a recorded rating: what was recorded, and that a new answer replaces it."""
+    return (
+        f"Cảm ơn Ông/Bà đã đánh giá việc giải quyết hồ sơ {code}: {RATING_LABEL_VI[level]}.\n"
+        "Ý kiến đã được chuyển đến cơ quan giải quyết. Muốn đổi đánh giá, Ông/Bà chỉ cần gửi lại 1, 2 hoặc 3."
+    )
+
+
+def rating_record(rating: Rating) -> tuple[bytes, bytes]:
+    """Key and value of a rating on the ratings topic (keyed per dossier and citizen, for compaction)."""
+    return rating.key.encode(), dumps(rating)
