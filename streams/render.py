@@ -102,7 +102,10 @@ def detail(event: DossierEvent) -> str:
         return "Kết quả đã được trả. Cảm ơn ông/bà đã sử dụng dịch vụ."
     if s is Status.SURVEY_INVITED:
         link = f" tại {d.danh_gia_url}" if d.danh_gia_url else ""
-        return f"Mời ông/bà đánh giá mức độ hài lòng{link}."
+        return (
+            f"Mời ông/bà đánh giá mức độ hài lòng{link}, hoặc trả lời tin nhắn này: "
+            "1 (Không hài lòng), 2 (Hài lòng) hoặc 3 (Rất hài lòng)."
+        )
     return d.trang_thai_label_vi
 
 
