@@ -187,3 +187,19 @@ async def test_a_later_answer_replaces_the_earlier_one_in_the_export(settings, a
         ("H22-0007", "p:lan", "3", "Rất hài lòng", "Đã được giải thích rõ"),
         ("H22-0007", "p:tuan", "2", "Hài lòng", ""),
     ]
+
+
+def test_hoso_ratings_export_writes_the_csv_and_refuses_bad_dates(settings, monkeypatch, capsys):
+    from hosoctl.cli import main
+
+    publish(settings, [rating("H22-0100", "p:an", 2, "2026-11-03T09:00:00+07:00", comment="Nhanh")])
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    assert main(["ratings", "export", "--agency", QN, "--from", "01/11/2026", "--to", "2026-11-30"]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines()[0].startswith("MaHoSo,LoaiDanhGia,NguoiDanhGia,ThoiGianDanhGia,DanhGia")
+    assert "H22-0100,1,p:an,20261103090000,2,Hài lòng,Nhanh,000.00.49.H22,ZALO_CHAT" in out.out
+    assert "1 ratings of 000.00.49.H22" in out.err
+    assert main(["ratings", "export", "--agency", QN, "--from", "2026-13-01"]) == 2
+    assert "is not a date" in capsys.readouterr().err
+    assert main(["ratings", "export"]) == 2
