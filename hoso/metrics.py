@@ -136,7 +136,7 @@ CHAT_COMMANDS = Counter(
 SMS_MESSAGES = Counter(
     "hoso_sms_messages_total",
     "Delivery failures handled by the SMS fallback, by OA and outcome (sent, already_sent, no_consent, no_phone, "
-    "not_fallback, no_provider, rejected, gave_up).",
+    "not_fallback, no_provider, stale, rejected, gave_up).",
     ["oa", "outcome"],
 )
 SMS_REQUESTS = Counter(

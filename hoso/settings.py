@@ -209,6 +209,9 @@ class Settings:
     sms_max_attempts: int = _setting(
         "HOSO_SMS_MAX_ATTEMPTS", 8, "Attempts for a transient SMS provider failure before the text is given up."
     )
+    sms_max_age_s: float = _setting(
+        "HOSO_SMS_MAX_AGE_S", 86400.0, "Failures older than this are not texted (a late text about old news misleads)."
+    )
     sms_simulator_port: int = _setting("HOSO_SMS_SIMULATOR_PORT", 18081, "Port of `hoso sms-simulator` on loopback.")
 
     # --- Satisfaction ratings (`hoso ratings`) ---------------------------------------------------

@@ -246,7 +246,7 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
             key="subscriber_id (same partition as the delivery failure)",
             value="{tracking_id, msg_id, oa_id, sent_at}",
             doc="Notifications the SMS provider accepted, so a failure re-read after a restart is not texted twice.",
-            retention_ms=7 * DAY_MS,
+            retention_ms=30 * DAY_MS,
         ),
         ratings=TopicSpec(
             name=f"{prefix}.ratings.v1",

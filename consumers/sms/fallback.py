@@ -13,6 +13,8 @@ SMS sent-log before the offset is committed.
   crash retries it too) up to ``HOSO_SMS_MAX_ATTEMPTS``, then given up with a metric and a log line. A
   configuration failure (bad key, unregistered brandname) is retried until an operator fixes it: giving up
   would silently drop every text of that OA.
+* Stale failures (older than ``HOSO_SMS_MAX_AGE_S``, e.g. when a new group starts at the beginning of the
+  topic) are not texted: news of a weeks-old status change by SMS would mislead more than it helps.
 * One partition's records are handled in order; partitions proceed in parallel.
 """
 
@@ -22,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +100,8 @@ class SmsFallback:
         self.providers = providers
         self.topics = settings.topics
         self.client_config = kafka_clients.aiokafka(settings)
-        self.sent_log = SentLog(self.client_config, self.topics.sms_sent_log.name, settings.sent_log_lookback_s)
+        # Read back as far as a failure can be texted at all (older ones are skipped as stale).
+        self.sent_log = SentLog(self.client_config, self.topics.sms_sent_log.name, settings.sms_max_age_s + 3600)
         self.stats = SmsStats()
         self._http = httpx.AsyncClient(timeout=settings.sms_timeout_s, transport=transport)
         self._backoff = backoff_s
@@ -158,6 +162,8 @@ class SmsFallback:
         except orjson.JSONDecodeError:
             failure = None
         decided = plan(failure, self.providers)
+        if isinstance(decided, SmsPlan) and time.time() - record.timestamp / 1000 > self.settings.sms_max_age_s:
+            decided = "stale"  # e.g. a new consumer group starting at the topic's 30-day-old beginning
         if not isinstance(decided, SmsPlan):
             self._count("unknown" if decided == "invalid" else _oa_of(failure), decided)
             return True

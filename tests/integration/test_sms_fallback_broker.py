@@ -126,3 +126,34 @@ async def test_a_provider_that_keeps_failing_is_given_up_after_the_configured_at
         f = SmsFallback(settings.replace(sms_max_attempts=3), providers=providers(sms.url), backoff_s=(0.05,))
         await run_fallback(f, lambda: f.stats.handled == 1)
         assert f.stats.outcomes == {"gave_up": 1} and sms.state.requests == 3
+
+
+async def test_a_failure_older_than_the_max_age_is_not_texted(settings):
+    import time
+
+    import orjson
+    from kafka import KafkaProducer
+
+    from hoso.kafka.admin import create_topics
+    from hoso.kafka.clients import kafka_python
+
+    create_topics(kafka_python(settings), settings.topics)
+    n = note(9, "84999000118", sms=True)
+    failure = {
+        "notification": n.model_dump(mode="json", exclude_none=True),
+        "outcome": "permanent_failure",
+        "code": -118,
+        "reason": "no Zalo account",
+    }
+    producer = KafkaProducer(**kafka_python(settings))
+    two_days_ago = int((time.time() - 2 * 86400) * 1000)
+    producer.send(
+        settings.topics.delivery_failures.name, key=b"p:s9", value=orjson.dumps(failure), timestamp_ms=two_days_ago
+    ).get(10)
+    producer.send(settings.topics.delivery_failures.name, key=b"p:s9", value=orjson.dumps(failure)).get(10)
+    producer.close()
+    async with await start_sms(SmsSimConfig(keys=SMS_KEYS)) as sms:
+        f = SmsFallback(settings, providers=providers(sms.url), backoff_s=(0.1,))
+        await run_fallback(f, lambda: f.stats.handled == 2)
+        assert f.stats.outcomes == {"stale": 1, "sent": 1}
+        assert len(sms.state.messages) == 1
