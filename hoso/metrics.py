@@ -166,6 +166,34 @@ CHAT_REFUSALS = Counter(
     ["reason"],
 )
 
+# --- SMS fallback ------------------------------------------------------------------------------
+SMS_MESSAGES = Counter(
+    "hoso_sms_messages_total",
+    "Delivery failures handled by the SMS fallback, by OA and outcome (sent, already_sent, no_consent, no_phone, "
+    "not_fallback, no_provider, stale, rejected, gave_up).",
+    ["oa", "outcome"],
+)
+SMS_REQUESTS = Counter(
+    "hoso_sms_requests_total", "SMS provider requests, by OA, outcome and provider code.", ["oa", "outcome", "code"]
+)
+SMS_REQUEST_SECONDS = Histogram(
+    "hoso_sms_request_duration_seconds", "Time of one SMS provider request.", ["oa"], buckets=LATENCY_BUCKETS
+)
+
+# --- satisfaction ratings ----------------------------------------------------------------------
+RATINGS = Counter(
+    "hoso_ratings_total",
+    "Citizens' satisfaction ratings received, by receiving agency and level "
+    "(khong_hai_long, hai_long, rat_hai_long); a replaced rating counts again.",
+    ["agency", "level"],
+)
+RATING_SYNCS = Counter(
+    "hoso_rating_syncs_total",
+    "Ratings posted back to agency systems, by agency and outcome (synced, already_synced, no_endpoint, "
+    "rejected, retry).",
+    ["agency", "outcome"],
+)
+
 
 DOSSIER_EVENTS_REFUSED = Counter(
     "hoso_dossier_events_refused_total",
@@ -265,6 +293,8 @@ ROLE_FAMILIES: dict[str, tuple[Collector, ...]] = {
     ),
     "gateway": (GATEWAY_REQUESTS, GATEWAY_ITEMS, GATEWAY_PUBLISH_SECONDS, BROADCASTS),
     "webhook": (WEBHOOK_REQUESTS, WEBHOOK_SECONDS, WEBHOOK_REPLAY_WINDOW),
+    "sms": (SMS_MESSAGES, SMS_REQUESTS, SMS_REQUEST_SECONDS, CONSUMER_LAG),
+    "ratings-sync": (RATINGS, RATING_SYNCS, CONSUMER_LAG),
 }
 """The hoso families each role serves: a dispatcher does not export the gateway's histogram at 0.
 A family declared above but listed under no role is served by every role (nothing is lost when a family is

@@ -231,6 +231,35 @@ class Settings(BaseSettings):
         "Address a worker's web server binds and tells peers (pod IP in a cluster).",
     )
 
+    # --- SMS fallback (`hoso sms`) ------------------------------------------------------------
+    sms_config: str = _setting(
+        "HOSO_SMS_CONFIG",
+        "",
+        "JSON file of brandname-SMS providers per OA (url, key, brandname). Empty: the SMS fallback is off.",
+    )
+    sms_group: str = _setting("HOSO_SMS_GROUP", "hoso-sms", "Consumer group of the SMS fallback.")
+    sms_timeout_s: float = _setting("HOSO_SMS_TIMEOUT_S", 10.0, "Timeout of one SMS provider request (seconds).")
+    sms_max_attempts: int = _setting(
+        "HOSO_SMS_MAX_ATTEMPTS", 8, "Attempts for a transient SMS provider failure before the text is given up."
+    )
+    sms_max_age_s: float = _setting(
+        "HOSO_SMS_MAX_AGE_S", 86400.0, "Failures older than this are not texted (a late text about old news misleads)."
+    )
+    sms_simulator_port: int = _setting("HOSO_SMS_SIMULATOR_PORT", 18081, "Port of `hoso sms-simulator` on loopback.")
+
+    # --- Satisfaction ratings (`hoso ratings`) ---------------------------------------------------
+    ratings_sync_config: str = _setting(
+        "HOSO_RATINGS_SYNC_CONFIG",
+        "",
+        "JSON file of agency systems' rating endpoints (codes, url, token). Empty: ratings are counted, not posted.",
+    )
+    ratings_sync_group: str = _setting(
+        "HOSO_RATINGS_SYNC_GROUP", "hoso-ratings-sync", "Consumer group of the rating sync-back."
+    )
+    ratings_sync_timeout_s: float = _setting(
+        "HOSO_RATINGS_SYNC_TIMEOUT_S", 10.0, "Timeout of one POST to an agency's rating endpoint (seconds)."
+    )
+
     # --- Simulator, metrics, logs ------------------------------------------------------------
     simulator_port: int = _setting("HOSO_SIMULATOR_PORT", 18080, "Port of `hoso simulator` on loopback.")
     metrics_port: int = _setting("HOSO_METRICS_PORT", 0, "Prometheus /metrics port of this process (0: off).")
@@ -348,6 +377,8 @@ class Settings(BaseSettings):
         problems = []
         if self.partitions < 1:
             problems.append("HOSO_PARTITIONS must be >= 1")
+        if self.sms_max_attempts < 1:
+            problems.append("HOSO_SMS_MAX_ATTEMPTS must be >= 1")
         if self.dispatch_concurrency < 1:
             problems.append("HOSO_DISPATCH_CONCURRENCY must be >= 1")
         if self.kafka_security_protocol not in {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}:

@@ -130,6 +130,49 @@ def cmd_dispatcher(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sms(_args: argparse.Namespace) -> int:
+    """Run the SMS fallback (needs HOSO_SMS_CONFIG)."""
+    from consumers.sms.fallback import run_sms
+
+    run_sms(_settings())
+    return 0
+
+
+def cmd_sms_simulator(args: argparse.Namespace) -> int:
+    """Run the brandname-SMS provider simulator."""
+    from sms_simulator import SmsSimConfig, serve
+
+    keys = {k: tuple(b.split(",")) for k, _, b in (item.partition("=") for item in args.key)}
+    config = SmsSimConfig(keys=keys or SmsSimConfig().keys, fail_first=args.fail_first)
+    port = args.port if args.port is not None else _settings().sms_simulator_port
+    serve(config, host=args.host, port=port)
+    return 0
+
+
+def cmd_ratings(args: argparse.Namespace) -> int:
+    """Post ratings back to agencies (sync), or export an agency's ratings as CSV."""
+    settings = _settings()
+    if args.action == "sync":
+        from consumers.ratings.sync import run_rating_sync
+
+        run_rating_sync(settings)
+        return 0
+    from consumers.ratings.export import current_ratings, parse_day, select, write_csv
+    from hoso.kafka.clients import kafka_python
+
+    if not args.agency:
+        raise ConfigurationError("ratings export needs --agency (a code or a pattern such as 000.00.*.H22)")
+    try:
+        start = parse_day(args.date_from) if args.date_from else parse_day("2000-01-01")
+        end = parse_day(args.date_to) if args.date_to else parse_day("2999-12-31")
+    except ValueError as exc:
+        raise ConfigurationError(f"--from/--to: {exc}") from exc
+    ratings = current_ratings(kafka_python(settings), settings.topics.ratings.name)
+    rows = write_csv(sys.stdout, select(ratings, args.agency, start, end))
+    print(f"{rows} ratings of {args.agency} from {start} to {end}", file=sys.stderr)
+    return 0
+
+
 def cmd_gateway(_args: argparse.Namespace) -> int:
     """Run the HTTP ingest gateway."""
     from producers.gateway import run_gateway
@@ -357,6 +400,17 @@ def build_parser() -> argparse.ArgumentParser:
     add("worker", cmd_worker, "Run a Faust streams worker.")
     add("webhook", cmd_webhook, "Run the Zalo webhook receiver (chat messages, follows, ZNS receipts).")
     add("dispatcher", cmd_dispatcher, "Run a Zalo dispatcher.")
+    add("sms", cmd_sms, "Run the SMS fallback: text the facts of undeliverable Zalo messages to consenting citizens.")
+    p = add("ratings", cmd_ratings, "Sync satisfaction ratings back to agencies, or export them as CSV.")
+    p.add_argument("action", choices=["sync", "export"])
+    p.add_argument("--agency", default=None, help="export: receiving agency code or pattern (000.00.*.H22)")
+    p.add_argument("--from", dest="date_from", default=None, help="export: first day, YYYY-MM-DD or DD/MM/YYYY")
+    p.add_argument("--to", dest="date_to", default=None, help="export: last day (inclusive)")
+    p = add("sms-simulator", cmd_sms_simulator, "Run the brandname-SMS provider simulator.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: HOSO_SMS_SIMULATOR_PORT")
+    p.add_argument("--key", action="append", default=[], help="API key and its brandnames: KEY=BRAND[,BRAND]")
+    p.add_argument("--fail-first", type=int, default=0, help="answer the first N sends with 503")
     add("gateway", cmd_gateway, "Run the HTTP ingest gateway (agency API keys, DVCQG payloads).")
     p = add("probe", cmd_probe, "Check this host's role: exit 0 when /healthz (or /readyz) answers 200, 1 when not.")
     p.add_argument("--ready", action="store_true", help="ask /readyz instead of /healthz")

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from schemas.common import VnDateTime
+from schemas.common import Text1000, VnDateTime
 from schemas.dossier_event import DossierCode
 
 SubscriberId = Annotated[str, StringConstraints(min_length=3, max_length=64)]
@@ -30,6 +30,7 @@ class DossierAction(StrEnum):
     PROVE = "PROVE"
     """Prove the dossier is the requester's: without ``secret``, send a one-time code to its registered phone;
     with one, check it (one-time code, or the last digits of the ID document against the agency's hash)."""
+    RATE = "RATE"
 
 
 class DossierCommand(BaseModel):
@@ -58,6 +59,10 @@ class DossierCommand(BaseModel):
     """For FOLLOW: False when the requester already waits on as many unsynced dossiers as allowed."""
     pending_since: VnDateTime | None = None
     """For FOLLOW: set when the join confirms a follow recorded before the dossier's first sync."""
+    muc_do: int | None = Field(default=None, ge=1, le=3)
+    """RATE only: the satisfaction level answered (1 Không hài lòng, 2 Hài lòng, 3 Rất hài lòng)."""
+    noi_dung: Text1000 | None = None
+    """RATE only: the citizen's words after the answer."""
 
 
 class CitizenAction(StrEnum):

@@ -205,7 +205,11 @@ class Result(_Strict):
 
 
 class Recipient(_Strict):
-    """A person to notify; ``dong_y_zalo`` is their recorded consent to Zalo messages."""
+    """A person to notify; ``dong_y_zalo`` is their recorded consent to Zalo messages.
+
+    ``dong_y_sms`` is their separate consent to an SMS when Zalo cannot reach them (the one-stop systems keep
+    a per-dossier ``ThongBaoSMS`` flag); absent means no: nobody is texted on an assumption.
+    """
 
     vai_tro: RecipientRole = RecipientRole.CHU_HO_SO
     ho_ten_hien_thi: Name30
@@ -213,6 +217,7 @@ class Recipient(_Strict):
     zalo_user_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     dong_y_zalo: bool
     dong_y_luc: VnDateTime | None = None
+    dong_y_sms: bool = False
 
 
 class DossierData(_Strict):

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from schemas.broadcast import Broadcast
 from schemas.dossier_event import DossierEvent
 from schemas.notification import Notification
+from schemas.rating import Rating
 from schemas.subscription import Subscription
 
 JSON_DIR = Path(__file__).resolve().parent / "json"
@@ -23,6 +24,7 @@ EXPORTED: dict[str, type[BaseModel]] = {
     "subscription.v1.schema.json": Subscription,
     "notification.v1.schema.json": Notification,
     "broadcast.v1.schema.json": Broadcast,
+    "rating.v1.schema.json": Rating,
 }
 
 

@@ -52,6 +52,8 @@ class Addressee(BaseModel):
     phone: Annotated[str, StringConstraints(pattern=r"^84[35789]\d{8}$")] | None = None
     zalo_user_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     ho_ten_hien_thi: Name30 | None = None
+    dong_y_sms: bool | None = None
+    """True only when the person consented to an SMS if Zalo cannot reach them (the SMS fallback's gate)."""
 
 
 TrackingId = Annotated[str, StringConstraints(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_-]+$")]

@@ -37,6 +37,8 @@ class Subscription(BaseModel):
     phone: Phone | None = None
     zalo_user_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     source: SubscriptionSource
+    dong_y_sms: bool | None = None
+    """Consent to the SMS fallback, from the agency's record (None: not given; chat never gives it)."""
     active: bool = True
     updated_at: VnDateTime
     disclosure: Disclosure | None = None

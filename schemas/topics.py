@@ -68,6 +68,11 @@ class Topics:
     dossier_events_repartition: TopicSpec
     pending_follows_changelog: TopicSpec
     dossier_proofs_changelog: TopicSpec
+    # --- SMS fallback ---
+    sms_sent_log: TopicSpec
+    # --- satisfaction ratings ---
+    ratings: TopicSpec
+    ratings_sync_log: TopicSpec
 
     def all(self) -> list[TopicSpec]:
         """Every topic, in declaration order."""
@@ -251,6 +256,32 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
             "onto the right one before any table read (docs/gateway.md, Kafka producers).",
             personal_data=True,
             retention_ms=7 * DAY_MS,
+        ),
+        sms_sent_log=TopicSpec(
+            name=f"{prefix}.sms-sent-log.v1",
+            partitions=partitions,
+            key="subscriber_id (same partition as the delivery failure)",
+            value="{tracking_id, msg_id, oa_id, sent_at}",
+            doc="Notifications the SMS provider accepted, so a failure re-read after a restart is not texted twice.",
+            retention_ms=30 * DAY_MS,
+        ),
+        ratings=TopicSpec(
+            name=f"{prefix}.ratings.v1",
+            partitions=partitions,
+            key="ma_ho_so|subscriber_id",
+            value="Rating (JSON): a citizen's current 3-level satisfaction rating of a dossier",
+            doc="One rating per dossier and citizen, a later one replacing it; synced back to the agency.",
+            cleanup_policy="compact",
+            retention_ms=None,
+            personal_data=True,
+        ),
+        ratings_sync_log=TopicSpec(
+            name=f"{prefix}.ratings-sync-log.v1",
+            partitions=partitions,
+            key="rating key (same partition as the rating)",
+            value="{tracking_id: rating sync id, msg_id, oa_id: agency, sent_at}",
+            doc="Ratings the agency's system accepted, so a rating re-read after a restart is not posted twice.",
+            retention_ms=30 * DAY_MS,
         ),
     )
 

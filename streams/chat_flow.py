@@ -22,11 +22,13 @@ import orjson
 from schemas.chat_command import CitizenAction, CitizenCommand, DossierAction, DossierCommand
 from schemas.dossier_event import DossierEvent
 from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel, tracking_id_for
+from schemas.rating import Rating
 from schemas.subscription import Disclosure, Subscription, SubscriptionSource
 from schemas.zalo_event import ZaloEvent, ZaloServer
 from streams import chat_replies as replies
 from streams import followers as fol
 from streams import proofs as proofs_
+from streams import ratings as survey
 from streams import render
 from streams.chat_commands import Command, Verb, parse
 from streams.dossier_state import DossierState
@@ -295,6 +297,9 @@ class _Ctx:
         return {c: exp for c, exp in pending.items() if datetime.fromisoformat(exp) > self.now}
 
     def command(self, text: str) -> ChatResult:
+        rated = self.survey_answer(text)  # issue 20: a satisfaction answer is consulted before the commands
+        if rated is not None:
+            return rated
         cmd = parse(text)
         if cmd.verb is Verb.HELP:
             return self.answer(replies.HELP, "help", Verb.HELP)
@@ -355,6 +360,23 @@ class _Ctx:
             result.contact = {**self.contact_base(), "pending": pending}
         return result
 
+    def survey_answer(self, text: str) -> ChatResult | None:
+        """A rating answer ("3", "rất hài lòng, …") sent to each followed dossier; None: not an answer.
+
+        Only citizens who follow a dossier can have a survey pending; each dossier decides whether the
+        answer is for it (``streams.ratings.on_rate``: finished, surveyed, followed by this citizen).
+        """
+        answer = survey.parse_rating(text) if self.dossiers else None
+        if answer is None:
+            return None
+        result = ChatResult("rating_forwarded", command="RATE")
+        for code in self.dossiers:
+            c = self.dossier_command(DossierAction.RATE, code, reply_to=True, suffix=f"/rate/{code}")
+            result.dossier_commands.append(
+                c.model_copy(update={"muc_do": int(answer.level), "noi_dung": answer.comment})
+            )
+        return result
+
     def stop_all(self) -> ChatResult:
         """``HUY``: every dossier this user follows, by chat and through a phone they proved is theirs."""
         result = self.answer(replies.unfollowed_all(), "stopped_all", Verb.STOP)
@@ -407,6 +429,7 @@ class DossierResult:
     proofs: proofs_.Proofs | None = None
     """The dossier's proof state after this command (None: unchanged)."""
     refusal: str | None = None
+    ratings: list[Rating] = field(default_factory=list)
 
 
 def on_dossier_command(
@@ -428,6 +451,8 @@ def on_dossier_command(
     lose the race with it. Without proof, a requester sees and is sent only what a public look-up shows.
     """
     code = cmd.ma_ho_so
+    if cmd.action is DossierAction.RATE:  # issue 20: survey answers (streams/ratings.py)
+        return _rate(cmd, state, followers, now=now)
     result = DossierResult("unknown_dossier" if state is None else "ok")
     sid = cmd.subscriber_ids[0] if cmd.subscriber_ids else None
     full = state is not None and sid is not None and fol.sees_full(followers, [sid, *cmd.linked_ids])
@@ -621,6 +646,26 @@ def pending_confirmations(
         )
         for sid, p in sorted(fol.live_pending(pending, now).items())
     ]
+
+
+def _rate(cmd: DossierCommand, state: DossierState | None, followers: Followers, *, now: datetime) -> DossierResult:
+    rating, text = survey.on_rate(cmd, state, followers, now=now)
+    if rating is None or text is None:
+        return DossierResult("not_rated")
+    result = DossierResult("rated", ratings=[rating])
+    if cmd.reply_to and cmd.reply_subscriber_id:
+        result.replies.append(
+            reply(
+                text,
+                user_id=cmd.reply_to,
+                sid=cmd.reply_subscriber_id,
+                command_id=cmd.command_id,
+                oa_id=cmd.oa_id,
+                now=now,
+                code=cmd.ma_ho_so,
+            )
+        )
+    return result
 
 
 # --- step 3: a request about one identity, keyed by subscriber id --------------------------------

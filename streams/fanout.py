@@ -84,12 +84,14 @@ def alert_records(
                 data_by_name.clear()
             _, data = alert_template(broadcast, channel, name, oa_id=oa_id, catalogue=catalogue)
             data_by_name[(channel, name)] = data
-        to: dict[str, str] = {"subscriber_id": sid}
+        to: dict[str, str | bool] = {"subscriber_id": sid}
         if phone:
             to["phone"] = phone
         if user_id:
             to["zalo_user_id"] = user_id
         if name:
             to["ho_ten_hien_thi"] = name
+        if follower.get("dong_y_sms"):
+            to["dong_y_sms"] = True
         record = {**prototype, "tracking_id": tracking_id_for(tracking_prefix, sid), "to": to, "template_data": data}
         yield sid.encode(), orjson.dumps(record)

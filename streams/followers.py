@@ -60,6 +60,7 @@ def _from_recipient(event: DossierEvent, r: Recipient, key: str, when: datetime)
         phone=r.phone,
         zalo_user_id=r.zalo_user_id,
         source=SubscriptionSource.AGENCY_CONSENT,
+        dong_y_sms=r.dong_y_sms or None,
         active=r.dong_y_zalo,
         updated_at=r.dong_y_luc or when,
     )

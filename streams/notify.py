@@ -88,7 +88,13 @@ def notifications_for(
                 occurred_at=event.occurred_at,
                 oa_id=oa_id,
                 channel=channel,
-                to=Addressee(subscriber_id=sid, phone=phone, zalo_user_id=f.get("zalo_user_id"), ho_ten_hien_thi=name),
+                to=Addressee(
+                    subscriber_id=sid,
+                    phone=phone,
+                    zalo_user_id=f.get("zalo_user_id"),
+                    ho_ten_hien_thi=name,
+                    dong_y_sms=f.get("dong_y_sms") or None,
+                ),
                 template_id=template.template_id if zbs else None,
                 template_data=template.data(render.values(event, name)) if zbs else {},
                 text=render.public_text(event) if public else render.text(event, name),
@@ -130,7 +136,11 @@ def alert_for(
         oa_id=oa_id,
         channel=channel,
         to=Addressee(
-            subscriber_id=subscriber_id, phone=phone, zalo_user_id=follower.get("zalo_user_id"), ho_ten_hien_thi=name
+            subscriber_id=subscriber_id,
+            phone=phone,
+            zalo_user_id=follower.get("zalo_user_id"),
+            ho_ten_hien_thi=name,
+            dong_y_sms=follower.get("dong_y_sms") or None,
         ),
         template_id=template_id_,
         template_data=data,

@@ -210,7 +210,10 @@ def facts(event: DossierEvent) -> list[str]:
         return [f"{ref} đã được trả kết quả.", *delivery_lines(event, returned=True)]
     if s is Status.SURVEY_INVITED:
         link = d.danh_gia_url or d.tra_cuu_url
-        return [f"Kính mời {READER} đánh giá mức độ hài lòng về việc giải quyết {ref[0].lower()}{ref[1:]} tại: {link}"]
+        return [
+            f"Kính mời {READER} đánh giá mức độ hài lòng về việc giải quyết {ref[0].lower()}{ref[1:]} tại: {link}",
+            f"{READER} cũng có thể trả lời tin nhắn này: 1 (Không hài lòng), 2 (Hài lòng) hoặc 3 (Rất hài lòng).",
+        ]
     return [f"{ref}: {d.trang_thai_label_vi}."]
 
 

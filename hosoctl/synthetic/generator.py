@@ -296,6 +296,7 @@ class _Generator:
             if consent and rng.random() < P_ZALO_ID_WITH_PHONE:
                 r["zalo_user_id"] = str(rng.randrange(10**17, 10**19))
         r["dong_y_zalo"] = consent
+        r["dong_y_sms"] = False  # SMS consent is given separately; the demo never texts anyone
         if consent:
             r["dong_y_luc"] = recorded_at
         return r

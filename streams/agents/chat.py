@@ -37,6 +37,7 @@ from streams import guard, proofs
 from streams.batching import Batch
 from streams.context import StreamsApp, engine_for
 from streams.dossier_state import DossierState
+from streams.ratings import rating_record
 from streams.template_catalogue import OTP
 
 log = logging.getLogger("hoso.streams.chat")
@@ -51,6 +52,7 @@ def register(ctx: StreamsApp) -> None:
     citizen_commands = ctx.topic(topics.citizen_commands.name, P)
     subscription_changes = ctx.topic(topics.subscription_changes.name, P)
     notifications = ctx.topic(topics.notifications.name, P)
+    ratings = ctx.topic(topics.ratings.name, P)  # issue 20: survey answers recorded by dossier commands
     ctx.table(CHAT_SEEN_TABLE)
     ctx.table(CITIZEN_CONTACT_TABLE)
     ctx.table(CITIZEN_DOSSIERS_TABLE)
@@ -73,6 +75,8 @@ def register(ctx: StreamsApp) -> None:
             batch.send(citizen_commands, c.subscriber_id.encode(), codec.dumps(c))
         for ch in getattr(result, "changes", []):
             batch.send(subscription_changes, ch.ma_ho_so.encode(), codec.dumps(ch))
+        for r in getattr(result, "ratings", []):  # issue 20
+            batch.send(ratings, *rating_record(r))
         for n in getattr(result, "replies", []):
             batch.send(notifications, n.key.encode(), codec.dumps(n))
             metrics.NOTIFICATIONS_EMITTED.labels("none", n.kind.value).inc()

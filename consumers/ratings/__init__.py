@@ -1,0 +1,1 @@
+"""Satisfaction ratings: posted back to each agency's system, exported for reports."""
