@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas bench clean
+.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas bench screenshot clean
 
 all: test
 
@@ -41,6 +41,9 @@ lint: install   ## style, and the import-layer contract in pyproject.toml (docs/
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+screenshot: install   ## rewrite docs/img/zalo-inbox.png from the inbox page's browser test (needs chromium)
+	HOSO_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/zalo_simulator/test_inbox_browser.py
 
 schemas: install   ## regenerate the JSON Schema files after changing a model
 	$(BIN)/python -m schemas.export
