@@ -29,7 +29,8 @@ function el(tag, cls, text) {
 
 function clock(ms) {
   const d = new Date(ms);
-  return d.toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  const opts = { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: "Asia/Ho_Chi_Minh" };
+  return d.toLocaleTimeString("vi-VN", opts); // Vietnam time, as the citizen's phone shows it
 }
 
 function recipientOf(m) {
