@@ -1,9 +1,11 @@
-"""``hoso demo``: the whole pipeline, live, on synthetic dossiers, reconciled against what Zalo received.
+"""``hoso demo``: the whole product, live: agencies, the pipeline, a citizen on Zalo and an area alert.
 
 Every run gets its own topic prefix, Faust app id and state folder, so runs never see each other's
-records, even on a shared cluster; its topics are deleted afterwards. What was expected is computed
-from the published events (consent, followers, which statuses are announced) and compared, by tracking
-id, with what the Zalo simulator accepted: nothing is taken from the pipeline's own counters.
+records, even on a shared cluster; its topics are deleted afterwards. Synthetic agencies publish to Kafka,
+one agency posts national-format payloads to the gateway, a citizen chats through signed webhook calls and
+an operator sends an alert. What was expected is computed from the published events (consent, followers,
+which statuses are announced) and compared, by tracking id, with what the Zalo simulator accepted: nothing is
+taken from the pipeline's own counters. The conversation is printed as Zalo carried it, whatever the wording.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from hosoctl.reconcile import (
     tracking_counts,
 )
 from hosoctl.stack import INGRESS_ROLES, PIPELINE_ROLES, Stack, describe
-from hosoctl.zalo_citizen import Line, ZaloCitizen
+from hosoctl.zalo_citizen import Inbox, Line, ZaloCitizen
 from producers.webhook import PATH as WEBHOOK_PATH
 from schemas.common import now_vn
 
@@ -244,8 +246,7 @@ def _alert_tracking_ids(url: str) -> set[str]:
     from streams.template_catalogue import packaged_path
 
     alert_template = orjson.loads(packaged_path().read_bytes())["default"]["ALERT"]["template_id"]
-    with httpx.Client(base_url=url, timeout=10) as http:
-        messages = orjson.loads(http.get("/_sim/messages", params={"limit": 10_000}).content)["messages"]
+    messages = Inbox(url).new()
     return {m["tracking_id"] for m in messages if m.get("template_id") == alert_template and m.get("tracking_id")}
 
 
