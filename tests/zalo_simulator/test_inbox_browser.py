@@ -178,6 +178,7 @@ def test_the_inbox_shows_each_citizen_their_cards_chat_and_receipts_live(simulat
         driver.find_element(By.ID, "filter").send_keys(DOSSIER_LAN)
         until(lambda: set(columns()) == {"84912345678", ZALO_USER}, 10, "the filter")
         assert "Trần Văn Minh" not in driver.find_element(By.ID, "columns").text
+        assert driver.find_element(By.ID, "summary").text.startswith("2 người nhận · 3 tin từ OA")
     finally:
         driver.quit()
 

@@ -123,6 +123,7 @@ function render() {
   columns.replaceChildren();
   let delivered = 0;
   let zbs = 0;
+  let shown = 0;
   for (const col of byWho.values()) {
     const section = el("section", "column");
     section.dataset.recipient = col.who.id;
@@ -144,6 +145,7 @@ function render() {
         item.append(meta);
       } else {
         const m = e.m;
+        shown += 1;
         item.dataset.seq = m.seq;
         if (m.template_id || m.template_data) item.append(card(m));
         else item.append(bubble(m.text || "", "oa"));
@@ -163,7 +165,7 @@ function render() {
   }
   document.getElementById("empty").hidden = byWho.size > 0;
   document.getElementById("summary").textContent =
-    `${byWho.size} người nhận · ${messages.size} tin từ OA · ZNS đã nhận ${delivered}/${zbs}` +
+    `${byWho.size} người nhận · ${shown} tin từ OA · ZNS đã nhận ${delivered}/${zbs}` +
     (filter ? ` · lọc: ${filter}` : "");
 }
 
