@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas messages bench clean deploy-tools
+.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas messages bench screenshot clean deploy-tools
 
 KUSTOMIZE_VERSION := v5.7.1
 
@@ -14,8 +14,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# setuptools' editable build always prints an informational "be careful with folders" note; a fresh
+# clone's first screen should not open with it.
 $(STAMP): $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -48,6 +50,9 @@ lint: install   ## style, and the import-layer contract in pyproject.toml (docs/
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+screenshot: install   ## rewrite docs/img/zalo-inbox.png from the inbox page's browser test (needs chromium)
+	HOSO_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/zalo_simulator/test_inbox_browser.py
 
 schemas: install   ## regenerate the JSON Schema files after changing a model
 	$(BIN)/python -m schemas.export

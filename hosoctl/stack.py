@@ -1,30 +1,68 @@
-"""The processes of one local run (simulator, worker, dispatcher), started and stopped together.
+"""The processes of one local run (simulator, worker, dispatcher, and optionally gateway and webhook).
 
-Used by ``hoso demo``, ``hoso chaos`` and the integration tests.
+The one process stack used by ``hoso demo``, ``hoso chaos``, ``hoso bench`` and the integration tests: it
+creates the run's topics and waits until every partition has a leader (so the first produce does not meet
+``NotLeaderForPartitionError``), starts each role as its own ``hoso`` subcommand with the run's settings, and
+stops what it started, in reverse order.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hoso.errors import HosoError
+from hoso.errors import BrokerError, HosoError
 from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
 from hosoctl.processes import Process, free_port, wait_for_port
 from schemas.topics import Topics
 
+PIPELINE_ROLES = ("worker", "dispatcher")
+"""What every run needs behind the simulator."""
+INGRESS_ROLES = ("gateway", "webhook")
+"""The HTTP front doors: agencies' ingest gateway and Zalo's webhook receiver."""
+
+Say = Callable[[str], None]
+
+
+def wait_for_leaders(settings: Settings, names: Iterable[str], timeout: float = 60.0) -> None:
+    """Wait until every partition of ``names`` has a leader the cluster metadata agrees on."""
+    from kafka import KafkaAdminClient
+
+    wanted = sorted(set(names))
+    admin = KafkaAdminClient(**kafka_python(settings), client_id="hoso-admin")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            missing = [
+                str(d.get("name"))
+                for d in admin.describe_topics(wanted)
+                if d.get("error_code")
+                or not d.get("partitions")
+                or any(p.get("error_code") or p.get("leader_id", -1) < 0 for p in d["partitions"])
+            ]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise BrokerError(f"no partition leader after {timeout:.0f}s for: {', '.join(missing[:5])}")
+            time.sleep(0.2)
+    finally:
+        admin.close()
+
 
 class Stack:
-    """The processes of one demo run; stops what it started, in reverse order."""
+    """The processes of one run; stops what it started, in reverse order."""
 
     def __init__(
         self,
         settings: Settings,
         run_dir: Path,
-        zalo_faults: str,
+        zalo_faults: str = "",
         role_env: dict[str, dict[str, str]] | None = None,
+        roles: tuple[str, ...] = PIPELINE_ROLES,
         *,
         instances: dict[str, int] | None = None,
         simulator_args: list[str] | None = None,
@@ -37,14 +75,22 @@ class Stack:
         # How many processes of a role to run (default one); the second and later are named "<role>-2", ...
         self.instances = instances or {}
         self.simulator_args = simulator_args or []
+        self.roles = roles
         self.processes: list[Process] = []
         self.broker_started = False
         self.simulator_url = ""
+        self.urls: dict[str, str] = {}
+        """Base URL of each HTTP role started (gateway, webhook)."""
         self.metrics_ports: dict[str, int] = {}
         self.topics: Topics = settings.topics
 
-    def start(self, say: Any) -> None:
-        """Broker (if local and not running), topics, simulator, worker, dispatcher."""
+    @property
+    def inbox_url(self) -> str:
+        """The simulator's live inbox page."""
+        return f"{self.simulator_url}/_sim/inbox"
+
+    def start(self, say: Say) -> None:
+        """Broker (if local and not running), topics (with leaders), simulator, then each role."""
         from hoso.kafka.admin import create_topics
 
         if self.settings.local_broker:
@@ -57,41 +103,53 @@ class Stack:
                 self.broker_started = True
         say(f"creating topics {self.settings.topic_prefix}.* on {self.settings.bootstrap}")
         create_topics(kafka_python(self.settings), self.topics, self.settings.replication_factor)
+        wait_for_leaders(self.settings, [t.name for t in self.topics.all()])
+        ports = {role: free_port() for role in INGRESS_ROLES if role in self.roles}
+        for role, port in ports.items():
+            self.urls[role] = f"http://127.0.0.1:{port}"
         sim_port = free_port()
         self.simulator_url = f"http://127.0.0.1:{sim_port}"
         sim_args = ["simulator", "--port", str(sim_port), *self.simulator_args]
         if self.zalo_faults:
             sim_args += ["--faults", self.zalo_faults]
-        sim = self._spawn("simulator", sim_args, {})
+        if "webhook" in self.urls:  # ZBS delivery receipts go to our receiver, as Zalo's would
+            sim_args += ["--webhook-url", f"{self.urls['webhook']}/zalo/webhook"]
+        sim = self.spawn("simulator", sim_args)
         wait_for_port(sim_port, 30, sim.popen)
-        for role in ("worker", "dispatcher"):
+        for role in self.roles:
             for name in self.names(role):
-                port = free_port()
-                self.metrics_ports[name] = port
+                self.metrics_ports[name] = port = free_port()
                 env = {
                     "HOSO_METRICS_PORT": str(port),
                     "HOSO_ZALO_ZBS_URL": self.simulator_url,
                     "HOSO_ZALO_OA_URL": self.simulator_url,
                     "HOSO_ZALO_OAUTH_URL": self.simulator_url,
-                    **self.role_env.get(role, {}),
                 }
+                if role in ports:
+                    env[f"HOSO_{role.upper()}_HOST"] = "127.0.0.1"
+                    env[f"HOSO_{role.upper()}_PORT"] = str(ports[role])
                 if len(self.names(role)) > 1:  # each instance keeps its own local state (Faust's RocksDB)
                     env["HOSO_STATE_DIR"] = str(self.settings.state_dir / name)
-                self._spawn(name, [role], env)
-        say(f"simulator {self.simulator_url}, worker and dispatcher started (logs in {self.run_dir / 'logs'})")
+                self.spawn(name, [role], {**env, **self.role_env.get(role, {})})
+        for role, port in ports.items():
+            wait_for_port(port, 60, self.process(role).popen)
+        say(f"simulator {self.simulator_url}, {', '.join(self.roles)} started (logs in {self.run_dir / 'logs'})")
 
     def names(self, role: str) -> list[str]:
         """Process names of ``role``: ``role`` itself, then ``role-2``, ``role-3``, ..."""
         return [role if i == 1 else f"{role}-{i}" for i in range(1, max(1, self.instances.get(role, 1)) + 1)]
 
-    def _spawn(self, name: str, args: list[str], extra: dict[str, str]) -> Process:
-        env = {**self.settings.to_env(), **extra}
+    def spawn(
+        self, name: str, args: list[str], extra: Mapping[str, str] | None = None, settings: Settings | None = None
+    ) -> Process:
+        """Start ``hoso <args>`` as ``name`` with ``settings`` (default: the stack's) and ``extra`` in its env."""
+        env = {**(settings or self.settings).to_env(), **(extra or {})}
         proc = Process(name, args, env, self.run_dir / "logs" / f"{name}.log").start()
         self.processes.append(proc)
         return proc
 
     def process(self, name: str) -> Process:
-        """The process started under ``name`` (simulator, worker, dispatcher)."""
+        """The process started under ``name`` (simulator, worker, dispatcher, gateway, webhook)."""
         for p in self.processes:
             if p.name == name:
                 return p
@@ -112,10 +170,20 @@ class Stack:
             if not p.alive:
                 raise HosoError(f"{p.name} exited unexpectedly:\n{p.tail()}")
 
+    def stop_process(self, proc: Process, timeout: float = 20.0) -> None:
+        """Stop one process this stack started and forget it."""
+        proc.stop(timeout=timeout)
+        with contextlib.suppress(ValueError):
+            self.processes.remove(proc)
+
+    def stop_processes(self, timeout: float = 20.0) -> None:
+        """Stop every process (SIGTERM, then SIGKILL), newest first."""
+        while self.processes:
+            self.processes.pop().stop(timeout=timeout)
+
     def stop(self, delete_topics: bool = True) -> None:
-        """Stop children (SIGTERM, then SIGKILL), delete this run's topics, stop the broker if we started it."""
-        for p in reversed(self.processes):
-            p.stop()
+        """Stop children, delete this run's topics, stop the broker if we started it."""
+        self.stop_processes()
         if delete_topics:
             with contextlib.suppress(Exception):
                 from hoso.kafka.admin import delete_topics
@@ -125,3 +193,16 @@ class Stack:
             from hosoctl.local_kafka import LocalBroker
 
             LocalBroker.from_settings(self.settings).stop()
+
+
+def describe(stack: Stack) -> dict[str, Any]:
+    """Where to look while a stack runs (printed by ``hoso demo --keep-running``)."""
+    return {
+        "inbox": stack.inbox_url,
+        "simulator": stack.simulator_url,
+        **stack.urls,
+        "metrics": {role: f"http://127.0.0.1:{port}/metrics" for role, port in stack.metrics_ports.items()},
+        "bootstrap": stack.settings.bootstrap,
+        "topic_prefix": stack.settings.topic_prefix,
+        "logs": str(stack.run_dir / "logs"),
+    }

@@ -19,6 +19,7 @@ from zalo_simulator.config import SimulatorConfig
 from zalo_simulator.control import ControlApi
 from zalo_simulator.errors import ZaloError, error_body
 from zalo_simulator.faults import FaultKind
+from zalo_simulator.inbox_page import add_routes as add_inbox_routes
 from zalo_simulator.oa import OaApi
 from zalo_simulator.oauth import OAuthApi
 from zalo_simulator.runtime import Simulator
@@ -119,6 +120,7 @@ def create_app(config: SimulatorConfig) -> web.Application:
     app.router.add_get("/_sim/tokens", control.tokens)
     app.router.add_post("/_sim/tokens/expire", control.expire_token)
     app.router.add_post("/_sim/oauth/code", control.oauth_code)
+    add_inbox_routes(app, sim)
 
     async def start_receipts(_: web.Application) -> None:
         if sim.receipts is not None:

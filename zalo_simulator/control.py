@@ -16,6 +16,7 @@ from aiohttp import web
 from zalo_simulator.clock import vn_day, vn_iso
 from zalo_simulator.faults import FaultSpec
 from zalo_simulator.runtime import Simulator
+from zalo_simulator.state import ZBS_SEND_ENDPOINTS
 
 MAX_PAGE = 10_000
 
@@ -111,9 +112,28 @@ class ControlApi:
             matching = [i for i, m in enumerate(state.messages) if m.tracking_id == tracking_id]
             seqs = matching[offset : offset + limit]
             total = len(matching)
-        return _json(
-            {"total": total, "offset": offset, "limit": limit, "messages": [state.message_view(i) for i in seqs]}
-        )
+        views = [{**state.message_view(i), "receipt": self._receipt(i)} for i in seqs]
+        return _json({"total": total, "offset": offset, "limit": limit, "messages": views})
+
+    def _receipt(self, seq: int) -> dict[str, Any] | None:
+        """Delivery of a ZBS message: delivered once ``receipt_delay_s`` passed; whether the webhook took it.
+
+        OA messages get no receipt from Zalo (None).
+        """
+        sim = self.sim
+        m = sim.state.messages[seq]
+        if m.endpoint not in ZBS_SEND_ENDPOINTS:
+            return None
+        due = m.received_at + sim.config.receipt_delay_s
+        delivered = sim.clock.now() >= due
+        posted = sim.state.receipt_posts.get(seq)
+        return {
+            "status": "delivered" if delivered else "sent",
+            "delivery_time": int(due * 1000) if delivered else None,
+            "webhook": None
+            if sim.receipts is None
+            else ("waiting" if posted is None else "posted" if posted else "failed"),
+        }
 
     async def tracking_ids(self, request: web.Request) -> web.Response:
         """GET /_sim/tracking-ids?min_count=: {tracking_id: times accepted}."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -89,8 +90,16 @@ class ReceiptCounters:
 class ReceiptSender:
     """Posts delivery receipts in the background; ``submit`` never blocks."""
 
-    def __init__(self, url: str, config: SimulatorConfig, clock: SimClock) -> None:
+    def __init__(
+        self,
+        url: str,
+        config: SimulatorConfig,
+        clock: SimClock,
+        on_outcome: Callable[[str, bool], None] | None = None,
+    ) -> None:
         self.url = url
+        self._on_outcome = on_outcome
+        """Told (msg_id, taken) once a receipt was taken by the webhook or given up on."""
         self._delay = config.receipt_delay_s
         self._retry_delays = config.receipt_retry_delays_s
         self._timeout = config.receipt_timeout_s
@@ -177,9 +186,13 @@ class ReceiptSender:
             ok = False
         if ok:
             self.counters.delivered += 1
+            if self._on_outcome is not None:
+                self._on_outcome(item.msg_id, True)
             return
         if item.attempt >= len(self._retry_delays):
             self.counters.failed += 1
+            if self._on_outcome is not None:
+                self._on_outcome(item.msg_id, False)
             return
         item.due = asyncio.get_running_loop().time() + self._retry_delays[item.attempt]
         item.attempt += 1

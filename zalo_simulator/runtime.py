@@ -32,7 +32,9 @@ class Simulator:
             config.oas, self.clock, self.access_token_ttl, config.refresh_token_ttl_s, self._token_rng
         )
         self.receipts: ReceiptSender | None = (
-            ReceiptSender(config.webhook_url, config, self.clock) if config.webhook_url else None
+            ReceiptSender(config.webhook_url, config, self.clock, self.state.note_receipt)
+            if config.webhook_url
+            else None
         )
 
     def access_token_ttl(self) -> float:

@@ -97,6 +97,10 @@ class SimState:
         self.endpoints: dict[str, EndpointCounters] = {}
         self.by_error_code: dict[int, int] = {}
         self.quotas: dict[str, OAQuota] = {}
+        self.typed: list[dict[str, Any]] = []
+        """What citizens typed to the OA (reported by whoever plays them), for the inbox page."""
+        self.receipt_posts: dict[int, bool] = {}
+        """Sequence number → whether its delivery receipt reached the webhook (absent: not posted yet)."""
 
     def reset(self) -> None:
         """Forget all messages and counters; ids issued before no longer resolve."""
@@ -109,6 +113,8 @@ class SimState:
             counters.requests = counters.ok = counters.errors = counters.http_5xx = counters.accepted = 0
         self.by_error_code = {}
         self.quotas = {}
+        self.receipt_posts = {}
+        self.typed = []
 
     # -- counting ---------------------------------------------------------------
 
@@ -191,6 +197,12 @@ class SimState:
             "mode": m.mode,
             "received_at": int(m.received_at * 1000),
         }
+
+    def note_receipt(self, message_id: str, posted: bool) -> None:
+        """Remember whether the webhook took the receipt of ``message_id`` (shown on the inbox page)."""
+        found = self.lookup(message_id)
+        if found is not None:
+            self.receipt_posts[found[0]] = posted
 
     # -- quota ------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from hoso.errors import HosoError
 from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
 from hosoctl.processes import Process, free_port, wait_for_port
+from hosoctl.stack import Stack
 from schemas.topics import Topics
 
 BENCH_OA_RATE = 1_000_000.0
@@ -38,7 +39,9 @@ class BenchEnv:
         self.run_dir = run_dir
         self.say = say
         self.run_id = secrets.token_hex(3)
-        self.processes: list[Process] = []
+        # The one process stack (start, stop, logs) shared with demo and chaos; the bench only gives each
+        # process its scenario's settings.
+        self.stack = Stack(base, run_dir, roles=())
         self._broker: Any = None
         self._bootstrap = base.bootstrap
         self._topics: list[list[str]] = []
@@ -66,10 +69,14 @@ class BenchEnv:
         if self._broker is not None:
             self._broker.stop()
 
+    @property
+    def processes(self) -> list[Process]:
+        """The child processes running now, oldest first."""
+        return self.stack.processes
+
     def stop_processes(self) -> None:
         """Stop every child process started so far (SIGTERM, then SIGKILL)."""
-        while self.processes:
-            self.processes.pop().stop(timeout=15)
+        self.stack.stop_processes(timeout=15)
 
     # --- settings and topics -----------------------------------------------------------------------
     def settings(self, scenario: str, **overrides: Any) -> Settings:
@@ -108,16 +115,11 @@ class BenchEnv:
     # --- processes ---------------------------------------------------------------------------------
     def spawn(self, name: str, args: list[str], settings: Settings, extra_env: dict[str, str] | None = None) -> Process:
         """Start ``python -m hosoctl.cli <args>`` with ``settings`` in its environment."""
-        env = {**settings.to_env(), **(extra_env or {})}
-        proc = Process(name, args, env, self.run_dir / "logs" / f"{name}.log").start()
-        self.processes.append(proc)
-        return proc
+        return self.stack.spawn(name, args, extra_env, settings=settings)
 
     def stop(self, proc: Process) -> None:
         """Stop one child process started by ``spawn``."""
-        proc.stop(timeout=15)
-        with contextlib.suppress(ValueError):
-            self.processes.remove(proc)
+        self.stack.stop_process(proc, timeout=15)
 
     def simulator(self, settings: Settings, name: str = "simulator") -> tuple[Process, str]:
         """A Zalo simulator in its own process (so it does not share an event loop with the client)."""

@@ -37,6 +37,14 @@ def test_demo_delivers_every_expected_notification_exactly_once(kafka_bootstrap,
     assert s["notifications_delivered"] == s["notifications_expected"]
     assert s["lost"] == 0 and s["duplicates"] == 0 and s["unexpected"] == 0
     assert s["invalid"] == 2, "the two malformed records end on the invalid-events topic"
+    # The agency's national-format payloads went through the gateway and were reconciled with the rest.
+    assert s["national_events"] == 3
+    # The citizen's three commands were each answered by the OA (whatever the wording), and the area alert
+    # reached both national-format citizens' phones.
+    typed = [line["text"] for line in s["conversation"] if line["who"] == "citizen"]
+    assert [t.split()[0] for t in typed] == ["DK", "tc", "Huỷ"] and s["chat_answers"] >= 3
+    assert s["alerts_delivered"] >= 2
+    assert "WARNING" not in s["_stderr"] and "Traceback" not in s["_stderr"], s["_stderr"]
     assert set(s) >= {
         "events_published",
         "notifications_expected",
