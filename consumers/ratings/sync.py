@@ -190,6 +190,7 @@ class RatingSync:
 def run_rating_sync(settings: Settings) -> None:
     """Run the rating sync-back until SIGTERM/SIGINT."""
     sync = RatingSync(settings)
+    metrics.LABELS.configure(agencies=settings.metric_agencies.split(","))
     metrics.serve(settings.metrics_port, "ratings-sync")
     if settings.metrics_port:
         start_lag_exporter(settings, settings.ratings_sync_group, [settings.topics.ratings.name])
