@@ -134,7 +134,7 @@ class ZaloCitizen:
                 "timestamp": timestamp,
             }
         )
-        secret = self.settings.zalo_oa_secret_keys.split(",")[0].strip()
+        secret = self.settings.zalo_oa_secret_keys.get_secret_value().split(",")[0].strip()
         headers = {
             "Content-Type": "application/json",
             "X-ZEvent-Signature": "mac=" + sign(self.settings.zalo_app_id, body, timestamp, secret),

@@ -113,7 +113,8 @@ STATUSES = [s.value for s in Status]
 def valid_events(draw: st.DrawFn) -> dict[str, Any]:
     """A valid event in any status, with its own dossier code and id."""
     status = draw(st.sampled_from(STATUSES))
-    code = "FZ-" + draw(st.text("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=6, max_size=12))
+    # The agency part of a dossier code (before the first "-") is the sending agency's own code (issue 15).
+    code = "000.00.49.H22-FZ" + draw(st.text("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=6, max_size=12))
     return factories.event(status, dossier=code, sequence=draw(st.integers(1, 10**6)), event_id=str(uuid.uuid4()))
 
 
