@@ -160,13 +160,15 @@ def cmd_ratings(args: argparse.Namespace) -> int:
     from consumers.ratings.export import current_ratings, parse_day, select, write_csv
     from hoso.kafka.clients import kafka_python
 
-    if not args.agency:
-        raise ConfigurationError("ratings export needs --agency (a code or a pattern such as 000.00.*.H22)")
+    if not args.agency:  # wrong arguments are a usage error (exit 2), like argparse's own
+        print("hoso ratings export: needs --agency (a code or a pattern such as 000.00.*.H22)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         start = parse_day(args.date_from) if args.date_from else parse_day("2000-01-01")
         end = parse_day(args.date_to) if args.date_to else parse_day("2999-12-31")
     except ValueError as exc:
-        raise ConfigurationError(f"--from/--to: {exc}") from exc
+        print(f"hoso ratings export: --from/--to: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     ratings = current_ratings(kafka_python(settings), settings.topics.ratings.name)
     rows = write_csv(sys.stdout, select(ratings, args.agency, start, end))
     print(f"{rows} ratings of {args.agency} from {start} to {end}", file=sys.stderr)

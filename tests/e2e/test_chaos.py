@@ -46,7 +46,8 @@ def test_chaos_loses_nothing_through_kills_token_expiry_a_long_broker_outage_and
     assert s["broker_restarts"] == (1 if local else 0)
     if local:
         assert s["outage_s"] > 40, "longer than the clients' 40 s request timeout"
-    assert s["token_refreshes"] >= 2, "tokens expired mid-run and were refreshed"
+    # A 30 s token over a ~90 s run with a ~50 s broker outage: at least one expiry falls while Kafka is up.
+    assert s["token_refreshes"] >= 1, "tokens expired mid-run and were refreshed"
     assert s["publish_failures"] == 0
     assert s["invalid_rejected"] == s["invalid_injected"] > 0
     assert s["unexpected"] == 0
