@@ -7,10 +7,8 @@ still see each rating exactly once.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-from collections.abc import Callable
 from datetime import date, datetime
 
 import orjson
@@ -26,6 +24,7 @@ from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from schemas.rating import Rating, RatingChannel, RatingLevel
 from streams.ratings import rating_record
+from tests.integration.dispatching import run_until
 
 pytestmark = pytest.mark.broker
 
@@ -98,19 +97,6 @@ def endpoints(url: str) -> Endpoints:
     return Endpoints((AgencyEndpoint(name="quangninh", codes=("000.00.*.H22",), url=url, token="t-qn"),))
 
 
-async def run(sync: RatingSync, done: Callable[[], bool], timeout: float = 60.0) -> None:
-    task = asyncio.create_task(sync.run())
-    try:
-        async with asyncio.timeout(timeout):
-            while not done():
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.05)
-    finally:
-        sync.stop()
-        await task
-
-
 def count(agency: str, level: str) -> float:
     return metrics.RATINGS.labels(agency, level)._value.get()
 
@@ -126,12 +112,12 @@ async def test_each_rating_reaches_its_agency_once_even_across_a_restart_mid_ret
     )
     agency.failing = 1_000
     first = RatingSync(settings, endpoints=endpoints(agency.url), backoff_s=(0.05,))
-    await run(first, lambda: agency.attempts >= 3)
+    await run_until(first, lambda: agency.attempts >= 3)
     assert agency.received == [] and count(QN, "rat_hai_long") == before, "killed mid-retry: nothing counted"
 
     agency.failing = 0
     second = RatingSync(settings, endpoints=endpoints(agency.url), backoff_s=(0.05,))
-    await run(second, lambda: first.handled + second.handled == 2)
+    await run_until(second, lambda: first.handled + second.handled == 2)
     assert first.outcomes.get("synced") is None and second.outcomes["synced"] == 1
 
     fresh = RatingSync(
@@ -139,7 +125,7 @@ async def test_each_rating_reaches_its_agency_once_even_across_a_restart_mid_ret
         endpoints=endpoints(agency.url),
         backoff_s=(0.05,),
     )
-    await run(fresh, lambda: fresh.handled == 2)
+    await run_until(fresh, lambda: fresh.handled == 2)
     assert fresh.outcomes == {"already_synced": 1, "no_endpoint": 1}
 
     assert agency.received == [
@@ -168,7 +154,7 @@ async def test_a_later_answer_replaces_the_earlier_one_in_the_export(settings, a
         ],
     )
     sync = RatingSync(settings, endpoints=endpoints(agency.url), backoff_s=(0.05,))
-    await run(sync, lambda: sync.handled == 5)
+    await run_until(sync, lambda: sync.handled == 5)
     assert sorted((r["MaHoSo"], r["NguoiDanhGia"], r["DanhGia"]) for r in agency.received) == [
         ("H22-0007", "p:lan", 1),
         ("H22-0007", "p:lan", 3),

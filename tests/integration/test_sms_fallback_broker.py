@@ -7,9 +7,6 @@ The real Dispatcher sends to the Zalo simulator (magic numbers fail permanently)
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 import pytest
 
 from consumers.sms.fallback import SmsFallback
@@ -49,19 +46,6 @@ def providers(url: str) -> ProviderRegistry:
     return ProviderRegistry(providers={"qn": p})
 
 
-async def run_fallback(fallback: SmsFallback, done: Callable[[], bool], timeout: float = 90.0) -> None:
-    task = asyncio.create_task(fallback.run())
-    try:
-        async with asyncio.timeout(timeout):
-            while not done():
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.05)
-    finally:
-        fallback.stop()
-        await task
-
-
 async def fail_on_zalo(settings, notes: list[Notification]) -> None:
     publish(settings, notes)
     async with await start_zalo(sim_config()) as sim:
@@ -90,14 +74,14 @@ async def test_a_permanent_zalo_failure_for_a_consenting_phone_becomes_exactly_o
     before = sent_metric(OAS[0])
     async with await start_sms(SmsSimConfig(keys=SMS_KEYS, fail_first=2)) as sms:
         first = SmsFallback(settings, providers=providers(sms.url), backoff_s=(0.1,))
-        await run_fallback(first, lambda: first.stats.handled == 3)
+        await run_until(first, lambda: first.stats.handled == 3, timeout=90)
         assert first.stats.outcomes == {"sent": 1, "no_consent": 2}
         assert sms.state.requests == 3, "two 503s were retried, then accepted"
 
         fresh = SmsFallback(
             settings.replace(sms_group=settings.sms_group + "-fresh"), providers=providers(sms.url), backoff_s=(0.1,)
         )
-        await run_fallback(fresh, lambda: fresh.stats.handled == 3)
+        await run_until(fresh, lambda: fresh.stats.handled == 3, timeout=90)
         assert fresh.stats.outcomes == {"already_sent": 1, "no_consent": 2}
         [text] = sms.state.messages
     assert text["phone"] == "84999000118" and text["request_id"] == "sms00001"
@@ -110,12 +94,12 @@ async def test_a_text_interrupted_by_a_provider_outage_is_sent_once_after_a_rest
     await fail_on_zalo(settings, [note(7, "84999000118", sms=True)])
     async with await start_sms(SmsSimConfig(keys=SMS_KEYS, fail_first=1_000)) as sms:
         down = SmsFallback(settings, providers=providers(sms.url), backoff_s=(0.1,))
-        await run_fallback(down, lambda: sms.state.requests >= 3)
+        await run_until(down, lambda: sms.state.requests >= 3, timeout=90)
         assert down.stats.handled == 0 and sms.state.messages == [], "stopped mid-retry: nothing finished"
 
         sms.state.fail_next = 0
         up = SmsFallback(settings, providers=providers(sms.url), backoff_s=(0.1,))
-        await run_fallback(up, lambda: up.stats.handled == 1)
+        await run_until(up, lambda: up.stats.handled == 1)
         assert up.stats.outcomes == {"sent": 1}
         assert [m["phone"] for m in sms.state.messages] == ["84999000118"]
 
@@ -124,7 +108,7 @@ async def test_a_provider_that_keeps_failing_is_given_up_after_the_configured_at
     await fail_on_zalo(settings, [note(8, "84999000118", sms=True)])
     async with await start_sms(SmsSimConfig(keys=SMS_KEYS, fail_first=1_000)) as sms:
         f = SmsFallback(settings.replace(sms_max_attempts=3), providers=providers(sms.url), backoff_s=(0.05,))
-        await run_fallback(f, lambda: f.stats.handled == 1)
+        await run_until(f, lambda: f.stats.handled == 1)
         assert f.stats.outcomes == {"gave_up": 1} and sms.state.requests == 3
 
 
@@ -154,6 +138,6 @@ async def test_a_failure_older_than_the_max_age_is_not_texted(settings):
     producer.close()
     async with await start_sms(SmsSimConfig(keys=SMS_KEYS)) as sms:
         f = SmsFallback(settings, providers=providers(sms.url), backoff_s=(0.1,))
-        await run_fallback(f, lambda: f.stats.handled == 2)
+        await run_until(f, lambda: f.stats.handled == 2)
         assert f.stats.outcomes == {"stale": 1, "sent": 1}
         assert len(sms.state.messages) == 1
