@@ -167,4 +167,9 @@ def _reason(exc: DeliveryError) -> str:
     if exc.code is not None:
         return f"zalo_{abs(exc.code)}"
     text = str(exc)
+    if text.startswith(_NEVER_SENT):
+        return "connect_timeout"  # no connection was made: Zalo never saw the request, so no possible duplicate
     return "timeout" if text.startswith("timeout") else "http" if text.startswith("HTTP") else "network"
+
+
+_NEVER_SENT = ("timeout: ConnectTimeout", "timeout: PoolTimeout")

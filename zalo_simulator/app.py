@@ -32,6 +32,7 @@ from zalo_simulator.state import (
     EP_ZBS_PHONE,
     EP_ZBS_QUOTA,
     EP_ZBS_STATUS,
+    SEND_ENDPOINTS,
 )
 from zalo_simulator.zbs import Reply, ZbsApi
 
@@ -59,6 +60,7 @@ def _zalo_route(sim: Simulator, endpoint: str, handler: ZaloHandler) -> WebHandl
     state = sim.state
     faults = sim.faults
     counters = state.endpoint(endpoint)
+    records = endpoint in SEND_ENDPOINTS
 
     async def route(request: web.Request) -> web.StreamResponse:
         delay = faults.latency()
@@ -68,6 +70,7 @@ def _zalo_route(sim: Simulator, endpoint: str, handler: ZaloHandler) -> WebHandl
         if fault is None:
             code, body = await handler(request)
             state.count_reply(counters, code)
+            _note_if_unanswered(request, code)
             return web.Response(body=body, content_type=_JSON)
         if fault is FaultKind.HTTP_5XX:
             state.count_http_5xx(counters)
@@ -83,7 +86,13 @@ def _zalo_route(sim: Simulator, endpoint: str, handler: ZaloHandler) -> WebHandl
         code, body = await handler(request)
         state.count_reply(counters, code)
         await asyncio.sleep(faults.spec.timeout_hold_s)
+        _note_if_unanswered(request, code)
         return web.Response(body=body, content_type=_JSON)
+
+    def _note_if_unanswered(request: web.Request, code: int) -> None:
+        transport = request.transport
+        if records and code == 0 and (transport is None or transport.is_closing()):
+            state.accepted_unanswered += 1
 
     return route
 

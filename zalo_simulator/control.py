@@ -83,6 +83,7 @@ class ControlApi:
             {
                 "requests": state.requests,
                 "accepted": state.accepted,
+                "accepted_unanswered": state.accepted_unanswered,
                 "accepted_with_tracking_id": state.accepted_with_tracking_id,
                 "unique_tracking_ids": len(state.tracking_counts),
                 "duplicates": state.duplicates,

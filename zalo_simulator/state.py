@@ -35,6 +35,8 @@ RECIPIENT_KEY: dict[str, str] = {
 """Which request field the recorded recipient came from, per sending endpoint."""
 
 ZBS_SEND_ENDPOINTS = frozenset({EP_ZBS_PHONE, EP_ZBS_HASH})
+SEND_ENDPOINTS = ZBS_SEND_ENDPOINTS | {EP_OA_CS, EP_OA_TEMPLATE, EP_OA_V2}
+"""Endpoints that record one message whenever they answer ``error: 0``."""
 
 
 @dataclass(slots=True)
@@ -101,6 +103,9 @@ class SimState:
         """What citizens typed to the OA (reported by whoever plays them), for the inbox page."""
         self.receipt_posts: dict[int, bool] = {}
         """Sequence number → whether its delivery receipt reached the webhook (absent: not posted yet)."""
+        self.accepted_unanswered = 0
+        """Accepted messages whose answer found the caller gone (it timed out): the caller cannot know they were
+        sent, so a retry of theirs is Zalo's duplicate, not the caller's."""
 
     def reset(self) -> None:
         """Forget all messages and counters; ids issued before no longer resolve."""
@@ -115,6 +120,7 @@ class SimState:
         self.quotas = {}
         self.receipt_posts = {}
         self.typed = []
+        self.accepted_unanswered = 0
 
     # -- counting ---------------------------------------------------------------
 

@@ -88,6 +88,8 @@ async def test_timeout_fault_records_the_message_then_holds_the_response(start_s
     s = await stats(client, sim)
     assert s["faults_injected"]["timeout"] == 2
     assert s["duplicates"] == 1
+    # Only the first answer found its caller gone; the patient one was delivered.
+    assert s["accepted_unanswered"] == 1
 
 
 async def test_fixed_latency_delays_every_zalo_request_but_not_control(start_sim, client):
