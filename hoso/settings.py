@@ -136,7 +136,9 @@ class Settings(BaseSettings):
         "HOSO_LIFECYCLE_TICK_S", 1.0, "How often a worker releases due held, deferred and survey messages (s)."
     )
     overdue_scan_s: float = _setting(
-        "HOSO_OVERDUE_SCAN_S", 60.0, "How often a worker scans its dossiers for missed appointment dates (s)."
+        "HOSO_OVERDUE_SCAN_S",
+        60.0,
+        "How often a worker scans its dossiers for missed appointment dates and lapsed waiting follows (s).",
     )
     template_catalogue: str = _setting(
         "HOSO_TEMPLATE_CATALOGUE", "", "JSON file of ZNS templates per OA and status. Empty: the packaged catalogue."

@@ -1,5 +1,6 @@
 """Timers and the tick agent that release what dossiers hold: reordered events, low-value messages, surveys,
-messages deferred by quiet hours, and overdue detection.
+messages deferred by quiet hours; overdue detection; and the purge of follows that waited in vain for a
+dossier's first sync (a code nobody ever syncs would otherwise keep its row for good).
 
 Faust's RocksDB store can only be written while an event of the table's partition is being processed (a
 timer has no current event), so timers never write tables. A timer scans the table partitions this worker
@@ -20,7 +21,8 @@ import orjson
 
 from hoso import metrics
 from schemas.problems import Problem
-from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
+from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, PENDING_FOLLOWS_TABLE
+from streams import followers as fol
 from streams import guard
 from streams.batching import Batch
 from streams.context import StreamsApp, engine_for, stage
@@ -33,6 +35,7 @@ log = logging.getLogger("hoso.streams.lifecycle")
 
 RELEASE = "release"
 OVERDUE = "overdue"
+PURGE = "purge"
 
 
 def tick_record(kind: str, at: datetime) -> bytes:
@@ -47,6 +50,7 @@ def register(ctx: StreamsApp) -> None:
     ticks = ctx.topic(ctx.topics.lifecycle_ticks.name, ctx.topics.lifecycle_ticks.partitions)
     state_table = ctx.table(DOSSIER_STATE_TABLE)
     hold_table = ctx.table(DOSSIER_HOLD_TABLE)
+    pending_table = ctx.table(PENDING_FOLLOWS_TABLE)
     in_flight: dict[bytes, datetime] = {}
 
     @ctx.app.agent(ticks, name="apply_lifecycle_ticks")
@@ -73,6 +77,13 @@ def register(ctx: StreamsApp) -> None:
             guard.park(ctx, batch, record, [Problem("key", "a tick needs the dossier code as its key")])
             return
         in_flight.pop(key, None)
+        if kind == PURGE:
+            waiting = fol.decode_pending(batch.get(PENDING_FOLLOWS_TABLE, key))
+            live = fol.live_pending(waiting, at)
+            if live != waiting:
+                batch.put(record, PENDING_FOLLOWS_TABLE, key, fol.encode_pending(live))
+                log.info("%d follows lapsed waiting for a dossier's first sync", len(waiting) - len(live))
+            return
         if kind == OVERDUE:
             state = DossierState.from_bytes(batch.get(DOSSIER_STATE_TABLE, key))
             raised = overdue(state, at, FINISHED) if state is not None else None
@@ -119,9 +130,22 @@ def register(ctx: StreamsApp) -> None:
         if late:
             log.info("overdue scan: %d dossiers newly past their appointment date", len(late))
 
+    @ctx.app.timer(interval=settings.overdue_scan_s, name="purge_lapsed_pending_follows")
+    async def purge_lapsed_pending_follows() -> None:
+        """Scan this worker's waiting follows (same cadence as the overdue scan); tick dossiers with lapsed ones."""
+        now = ctx.clock()
+        lapsed = [
+            key
+            for key, raw in list(pending_table.items())
+            if len(fol.live_pending(waiting := fol.decode_pending(raw), now)) < len(waiting)
+        ]
+        for key in lapsed:
+            await ticks.send(key=key, value=tick_record(PURGE, now), force=True)
+
     ctx.agents["apply_lifecycle_ticks"] = apply_lifecycle_ticks
     ctx.agents["release_due_holds"] = release_due_holds
     ctx.agents["detect_overdue"] = detect_overdue
+    ctx.agents["purge_lapsed_pending_follows"] = purge_lapsed_pending_follows
 
 
 def _due(raw: bytes | None, now: datetime) -> bool:

@@ -168,3 +168,29 @@ async def test_chat_subscriptions_join_agency_consent(streams):
         await put(ctx, event("RECEIVED", sequence=1))
     channels = sorted(orjson.loads(v)["channel"] for _, v in producer.on(app.topics.notifications.name))
     assert channels == ["OA_TEXT", "ZBS_PHONE"]
+
+
+async def test_follows_waiting_in_vain_for_a_first_sync_are_purged_once_lapsed(streams):
+    from schemas.chat_command import DossierAction, DossierCommand
+    from schemas.common import now_vn
+
+    app, _producer = streams
+    code = "000.00.49.H22-261129-99999"  # never synced
+    follow = DossierCommand(
+        command_id="cmd-never-synced",
+        action=DossierAction.FOLLOW,
+        ma_ho_so=code,
+        subscriber_ids=["zu-waiting-citizen"],
+        reply_to="8123456789012345678",
+        reply_subscriber_id="zu-waiting-citizen",
+        oa_id="hoso-demo-oa",
+        requested_at=now_vn(),
+    )
+    async with app.agents["chat_dossier_commands"].test_context() as ctx:
+        await ctx.put(key=code.encode(), value=follow.model_dump_json().encode())
+    assert code.encode() in app.tables["pending_follows"]
+    async with app.agents["apply_lifecycle_ticks"].test_context() as ticks:
+        await ticks.put(key=code.encode(), value=tick_record("purge", now_vn() + timedelta(days=13)))
+        assert code.encode() in app.tables["pending_follows"], "still within the waiting time"
+        await ticks.put(key=code.encode(), value=tick_record("purge", now_vn() + timedelta(days=15)))
+    assert code.encode() not in app.tables["pending_follows"]
