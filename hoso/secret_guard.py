@@ -3,7 +3,9 @@
 The demo values make ``make demo`` work with no setup, and the shipped manifests carry ``CHANGE-ME``
 placeholders. Either one reaching production is a quiet disaster: a demo pseudonym key is public (every
 citizen's pseudonymous id can be recomputed from a phone number, and the key can never be changed once
-used), demo webhook keys let anyone forge Zalo calls, demo agency keys let anyone publish dossier events.
+used), demo webhook keys let anyone forge Zalo calls, demo agency keys let anyone publish dossier events,
+and a demo proof key matches no agency's real ``xac_thuc_hash`` (and lets a leaked one be reversed by trying
+every six digits).
 So a role whose Zalo URLs leave the machine (anything but loopback, where only the simulator listens)
 checks its secrets first and stops with one message naming every variable to set. A development stack whose
 simulator runs on another host (Compose's dev profile, the k8s dev overlay) says so with HOSO_ZALO_SIMULATED,
@@ -24,9 +26,9 @@ PLACEHOLDER = "change-me"
 
 COMMON = ("pseudonym_key", "kafka_sasl_password")
 ROLE_SECRETS: dict[str, tuple[str, ...]] = {
-    "worker": (*COMMON, "operator_key"),
+    "worker": (*COMMON, "operator_key", "proof_key"),
     "dispatcher": COMMON,
-    "gateway": COMMON,
+    "gateway": (*COMMON, "proof_key"),
     "webhook": (*COMMON, "zalo_oa_secret_keys", "zalo_app_id"),
 }
 """Settings (field names) each role must not run with at their demo default or a placeholder."""

@@ -118,12 +118,12 @@ def alert(run_id: str) -> dict[str, Any]:
     }
 
 
-def mapped_events(body: dict[str, Any], service: str) -> list[dict[str, Any]]:
+def mapped_events(body: dict[str, Any], service: str, proof_key: str) -> list[dict[str, Any]]:
     """The DossierEvents (wire form) the gateway makes of ``body`` for the demo agency."""
     principal = KeyRing.from_file(DEMO_KEYS_FILE).authenticate(f"Bearer {AGENCY_KEY}")
     if principal is None or principal.agency is None or principal.agency.dvcqg is None:
         raise HosoError(f"the demo key {AGENCY_KEY} has no agency profile in {DEMO_KEYS_FILE}")
-    items = dvcqg.map_payload(body, service, principal.agency.dvcqg, now_vn())
+    items = dvcqg.map_payload(body, service, principal.agency.dvcqg, now_vn(), proof_key=proof_key)
     return [item.event.model_dump(mode="json") for item in items if item.event is not None]
 
 

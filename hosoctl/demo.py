@@ -111,7 +111,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 producer.flush()
         say(f"synthetic agencies: published {report.published} events (+{options.invalid} malformed) to Kafka")
         intake = agency_feed.intake(run_id)
-        national = agency_feed.mapped_events(intake, "DongBoHoSoMC")
+        national = agency_feed.mapped_events(intake, "DongBoHoSoMC", scoped.proof_key.get_secret_value())
         _post_national(stack, citizen, "DongBoHoSoMC", intake, say)
         expectation = expected_notifications(evts + national, scoped.pseudonym_key, settings=scoped)
         say(
@@ -229,7 +229,7 @@ def _converse(stack: Stack, citizen: ZaloCitizen, run_id: str, say: Any) -> list
     say(f"operator: {line}")
     citizen.wait(30, until=lambda: _alerts_seen(citizen) >= len(agency_feed.PHONES))
     citizen.say(f"Huỷ {code}")
-    return agency_feed.mapped_events(done, "CapNhatTienDoHoSoMC")
+    return agency_feed.mapped_events(done, "CapNhatTienDoHoSoMC", stack.settings.proof_key.get_secret_value())
 
 
 def _arrived(citizen: ZaloCitizen, status: str) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from schemas.codec import check_event
-from schemas.common import VN_TZ, iso_vn, normalize_phone
+from schemas.common import ID_PROOF_DIGITS, VN_TZ, id_proof_hash, iso_vn, normalize_phone
 from schemas.dossier_event import DVCQG_CODES, SCHEMA_VERSION, STATUS_LABEL_VI, DossierEvent, Status
 from schemas.problems import Problem
 
@@ -214,13 +214,22 @@ def envelope_problems(body: Any, service: str) -> list[Problem]:
     return problems
 
 
-def map_payload(body: Mapping[str, Any], service: str, defaults: AgencyDefaults, now: datetime) -> list[MappedItem]:
-    """Map every ``data[i]`` of a valid envelope (see ``envelope_problems``) to a validated DossierEvent."""
+def map_payload(
+    body: Mapping[str, Any], service: str, defaults: AgencyDefaults, now: datetime, *, proof_key: str | None = None
+) -> list[MappedItem]:
+    """Map every ``data[i]`` of a valid envelope (see ``envelope_problems``) to a validated DossierEvent.
+
+    With ``proof_key`` (the deployment's HOSO_PROOF_KEY), the owner's ID-document number becomes the dossier's
+    ``xac_thuc_hash``, so the citizen can prove the dossier is theirs with the digits on the receipt; the
+    number itself never leaves this function.
+    """
     madonvi = str(body["madonvi"]).strip()
-    return [_map_item(i, item, service, madonvi, defaults, now) for i, item in enumerate(body["data"])]
+    return [_map_item(i, item, service, madonvi, defaults, now, proof_key) for i, item in enumerate(body["data"])]
 
 
-def _map_item(index: int, item: Any, service: str, madonvi: str, defaults: AgencyDefaults, now: datetime) -> MappedItem:
+def _map_item(
+    index: int, item: Any, service: str, madonvi: str, defaults: AgencyDefaults, now: datetime, proof_key: str | None
+) -> MappedItem:
     out = MappedItem(index)
     at = f"data[{index}]"
     if not isinstance(item, dict):
@@ -299,6 +308,7 @@ def _map_item(index: int, item: Any, service: str, madonvi: str, defaults: Agenc
         "tra_cuu_url": defaults.tra_cuu_url.replace("{ma_ho_so}", ma_ho_so),
         "nguoi_nhan_thong_bao": recipients,
         "ma_linh_vuc": item.get("MaLinhVuc"),
+        "xac_thuc_hash": _id_proof(item, at, ma_ho_so, proof_key, out.warnings),
     }
     if status is Status.SUPPLEMENT_REQUESTED:
         data["ly_do"] = item.get("GhiChu") or last_round.get("NoiDungBoSung")
@@ -472,6 +482,27 @@ def _recipient(
         out.warnings.append(Problem(f"{at}.{name_field}", "no name to address the person by: not told on Zalo"))
         return []
     return [{"vai_tro": role, "ho_ten_hien_thi": _shorten(name, 30), "phone": phone, "dong_y_zalo": consent}]
+
+
+def _id_proof(item: Mapping[str, Any], at: str, code: str, key: str | None, warnings: list[Problem]) -> str | None:
+    """The dossier's ``xac_thuc_hash`` from the owner's ID number (``SoGiayToChuHoSo``, else the first
+    ``DinhDanhCHS`` entry), or None when there is no key or no usable number (a warning says which)."""
+    if key is None:
+        return None
+    path, number = f"{at}.SoGiayToChuHoSo", item.get("SoGiayToChuHoSo")
+    if number is None:
+        ids = item.get("DinhDanhCHS")
+        for j, entry in enumerate(ids if isinstance(ids, list) else []):
+            if isinstance(entry, dict) and entry.get("SoDinhDanh") is not None:
+                path, number = f"{at}.DinhDanhCHS[{j}].SoDinhDanh", entry["SoDinhDanh"]
+                break
+    if number is None:
+        return None
+    digits = "".join(ch for ch in str(number) if ch.isdigit())
+    if len(digits) < ID_PROOF_DIGITS:
+        warnings.append(Problem(path, f"fewer than {ID_PROOF_DIGITS} digits: the citizen cannot prove ownership by ID"))
+        return None
+    return id_proof_hash(key, code, digits)
 
 
 def _supplement(last_round: Mapping[str, Any], rounds: int) -> dict[str, Any] | None:

@@ -66,6 +66,21 @@ def pseudonym(key: str | SecretStr, kind: str, value: str) -> str:
     return f"{kind}:{digest[:24]}"
 
 
+ID_PROOF_DIGITS = 6
+"""How many trailing digits of the owner's ID document prove a dossier (printed on the receipt)."""
+
+
+def id_proof_hash(key: str | SecretStr, code: str, id_number: str) -> str:
+    """A dossier's ``xac_thuc_hash``: a keyed hash of its code and the last digits of its owner's ID document.
+
+    The ID number is sensitive personal data (vn-egov §3.5): only this hash travels and is stored, and a
+    citizen proves a dossier is theirs by typing the digits, which are hashed the same way and compared.
+    """
+    secret = key.get_secret_value() if isinstance(key, SecretStr) else key
+    digits = "".join(ch for ch in id_number if ch.isdigit())[-ID_PROOF_DIGITS:]
+    return hmac.new(secret.encode(), f"{code}|{digits}".encode(), hashlib.sha256).hexdigest()
+
+
 VnDateTime = Annotated[AwareDatetime, PlainSerializer(iso_vn, return_type=str, when_used="json")]
 Phone = Annotated[str, AfterValidator(_phone)]
 

@@ -27,11 +27,13 @@ from typing import Any
 
 import orjson
 
+from schemas.common import ID_PROOF_DIGITS, id_proof_hash
+
 OTP_TRIES = 3
 OTPS_PER_HOUR = 5
 """One-time codes one dossier sends per hour, whoever asks: strangers must not flood the owner's phone."""
 OTP_DIGITS = 6
-ID_DIGITS = 6
+ID_DIGITS = ID_PROOF_DIGITS
 LOCK_WINDOW = timedelta(hours=24)
 
 Proofs = dict[str, Any]
@@ -61,7 +63,7 @@ def new_otp() -> str:
 
 def id_hash(proof_key: str, code: str, digits: str) -> str:
     """What an agency sends as ``xac_thuc_hash`` for a dossier and the last digits of its owner's ID document."""
-    return hmac.new(proof_key.encode(), f"{code}|{digits[-ID_DIGITS:]}".encode(), hashlib.sha256).hexdigest()
+    return id_proof_hash(proof_key, code, digits)
 
 
 def _otp_hash(key: str, code: str, sid: str, otp: str) -> str:

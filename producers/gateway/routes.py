@@ -48,6 +48,8 @@ class Context:
     broadcasts: BroadcastSink | None
     limits: Limits
     clock: Callable[[], datetime] = now_vn
+    proof_key: str | None = None
+    """HOSO_PROOF_KEY: turns the owner's ID number in national payloads into ``xac_thuc_hash``."""
 
 
 CONTEXT = web.AppKey("gateway_context", Context)
@@ -169,7 +171,7 @@ def dvcqg_handler(service: str) -> Callable[[web.Request], Awaitable[web.Respons
             )
         outcome = Outcome()
         accepted: list[DossierEvent] = []
-        for mapped in dvcqg.map_payload(body, service, agency.dvcqg, ctx.clock()):
+        for mapped in dvcqg.map_payload(body, service, agency.dvcqg, ctx.clock(), proof_key=ctx.proof_key):
             outcome.warnings.extend(Rejection(mapped.index, w.path, w.message) for w in mapped.warnings)
             if mapped.event is None or mapped.problems:
                 outcome.reject(mapped.index, mapped.problems)

@@ -88,7 +88,8 @@ async def start_gateway(
         events = KafkaEventSink(producer, settings.topics.dossier_events.name)
         if broadcasts is None:
             broadcasts = KafkaBroadcastSink(producer, settings.topics)
-    app = create_app(Context(keyring, events, broadcasts, limits_of(settings), clock))
+    proof_key = settings.proof_key.get_secret_value()
+    app = create_app(Context(keyring, events, broadcasts, limits_of(settings), clock, proof_key))
     runner = web.AppRunner(
         app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S, keepalive_timeout=KEEPALIVE_TIMEOUT_S
     )

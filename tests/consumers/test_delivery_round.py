@@ -39,9 +39,12 @@ def notification() -> Notification:
 
 
 def possible_duplicates() -> float:
-    return metrics.REGISTRY.get_sample_value(
-        "hoso_zalo_possible_duplicates_total", {"oa": metrics.LABELS.oa("hoso-demo-oa")}
-    ) or 0.0
+    return (
+        metrics.REGISTRY.get_sample_value(
+            "hoso_zalo_possible_duplicates_total", {"oa": metrics.LABELS.oa("hoso-demo-oa")}
+        )
+        or 0.0
+    )
 
 
 @pytest.mark.parametrize(

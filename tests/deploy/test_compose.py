@@ -22,6 +22,7 @@ HOSO_ROLES = {"topics", "worker", "dispatcher", "gateway", "webhook", "simulator
 LONG_RUNNING = ("worker", "dispatcher", "gateway", "webhook")
 PRODUCTION_ENV = {
     "HOSO_PSEUDONYM_KEY": "p" * 48,
+    "HOSO_PROOF_KEY": "k" * 40,
     "HOSO_ZALO_APP_ID": "4312099887766",
     "HOSO_ZALO_OA_SECRET_KEYS": "zalo-oa-secret-from-the-console",
     "HOSO_SECRETS_DIR": "/etc/hoso/secrets",
@@ -175,7 +176,9 @@ def test_every_kafka_role_agrees_on_broker_prefix_and_partitions(resolved: dict)
 # --- secrets: nothing defaulted outside the dev profile --------------------------------------------
 
 
-@pytest.mark.parametrize("missing", ["HOSO_PSEUDONYM_KEY", "HOSO_ZALO_OA_SECRET_KEYS", "GRAFANA_ADMIN_PASSWORD"])
+@pytest.mark.parametrize(
+    "missing", ["HOSO_PSEUDONYM_KEY", "HOSO_PROOF_KEY", "HOSO_ZALO_OA_SECRET_KEYS", "GRAFANA_ADMIN_PASSWORD"]
+)
 def test_without_the_dev_env_file_every_secret_must_be_given(missing: str):
     done = compose_config(env={k: v for k, v in PRODUCTION_ENV.items() if k != missing})
     assert done.returncode != 0

@@ -34,6 +34,8 @@ REAL_SECRETS = {
     "hoso-secrets.env": "HOSO_PSEUDONYM_KEY=" + "p" * 48 + "\nHOSO_KAFKA_SASL_PASSWORD=kafka-pass-from-vault\n"
     "HOSO_ZALO_OA_SECRET_KEYS=oa-secret-from-zalo\nHOSO_ZALO_APP_ID=4312099887766\nHOSO_OPERATOR_KEY="
     + "o" * 40
+    + "\nHOSO_PROOF_KEY="
+    + "k" * 40
     + "\n",
     "oas.json": '{"oas": [{"oa_id": "4291763591735284710", "app_id": "4312099887766", "secret_key": "s", '
     '"refresh_token": "r", "provinces": ["22"]}]}',

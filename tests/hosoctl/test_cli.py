@@ -124,8 +124,10 @@ def test_change_me_placeholders_are_refused_too(tmp_path: Path):
 def test_real_secrets_pass_and_the_loopback_simulator_accepts_demo_secrets(tmp_path: Path):
     keys = tmp_path / "keys.json"
     keys.write_text("{}")
-    real = Settings.from_env({**REAL_ZALO, "HOSO_PSEUDONYM_KEY": "k" * 40, "HOSO_GATEWAY_KEYS_FILE": str(keys)})
-    assert problems(real, "gateway") == []
+    real_env = {**REAL_ZALO, "HOSO_PSEUDONYM_KEY": "k" * 40, "HOSO_GATEWAY_KEYS_FILE": str(keys)}
+    assert problems(Settings.from_env({**real_env, "HOSO_PROOF_KEY": "f" * 40}), "gateway") == []
+    # The proof key is shared with the agencies: the demo one matches none of their hashes.
+    assert any("HOSO_PROOF_KEY" in p for p in problems(Settings.from_env(real_env), "gateway"))
     assert problems(Settings.from_env({}), "webhook") == []  # the demo: Zalo is the simulator on 127.0.0.1
     assert "HOSO_GATEWAY_KEYS_FILE is empty (the shipped demo agency API keys would be used)" in problems(
         Settings.from_env({**REAL_ZALO, "HOSO_PSEUDONYM_KEY": "k" * 40}), "gateway"

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from producers import dvcqg
-from producers.dvcqg import PROGRESS, SYNC, AgencyDefaults, map_payload
-from schemas.common import VN_TZ
+from producers.dvcqg import PROGRESS, SYNC, AgencyDefaults, MappedItem, map_payload
+from schemas.common import VN_TZ, id_proof_hash
 from schemas.dossier_event import Status
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=VN_TZ)
@@ -189,6 +189,39 @@ def test_a_long_owner_name_is_shortened_to_the_zalo_limit():
 def test_identity_numbers_are_not_carried_into_the_event():
     event = one(dossier(SoGiayToChuHoSo="022190001234")).event
     assert "022190001234" not in event.model_dump_json()
+
+
+def with_key(item: dict) -> MappedItem:
+    [mapped] = map_payload(body(item), SYNC, DEFAULTS, NOW, proof_key="agency-shared-proof-key")
+    return mapped
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"SoGiayToChuHoSo": "022190001234"},
+        {"SoGiayToChuHoSo": " 022 190 001 234 "},  # typed with spaces
+        {"SoGiayToChuHoSo": 22190001234},  # a number: the leading zero is gone, the last six digits are not
+        {"SoGiayToChuHoSo": "", "DinhDanhCHS": [{"LoaiDinhDanh": "1", "SoDinhDanh": "022190001234"}]},
+        {"DinhDanhCHS": [{"LoaiDinhDanh": "", "SoDinhDanh": None}, {"LoaiDinhDanh": 1, "SoDinhDanh": "022190001234"}]},
+    ],
+)
+def test_the_owners_id_number_becomes_the_proof_hash_the_citizen_can_match_with_the_receipt_digits(sent):
+    mapped = with_key(dossier(**sent))
+    assert mapped.event is not None and not mapped.problems
+    code = mapped.event.data.ma_ho_so
+    assert mapped.event.data.xac_thuc_hash == id_proof_hash("agency-shared-proof-key", code, "001234")
+    assert "001234" not in mapped.event.model_dump_json()
+
+
+def test_a_short_id_number_is_a_warning_not_a_refusal_and_no_proof_hash():
+    mapped = with_key(dossier(SoGiayToChuHoSo="12-34"))
+    assert mapped.event is not None and mapped.event.data.xac_thuc_hash is None
+    assert [w.path for w in mapped.warnings] == ["data[0].SoGiayToChuHoSo"]
+
+
+def test_without_a_proof_key_no_hash_is_made():
+    assert one(dossier(SoGiayToChuHoSo="022190001234")).event.data.xac_thuc_hash is None
 
 
 def test_supplement_request_takes_reason_and_documents_from_the_last_round():
