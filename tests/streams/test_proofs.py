@@ -69,3 +69,25 @@ def test_wrong_proofs_from_anyone_lock_the_dossier_for_a_day():
     expected = proofs.id_hash("agency", CODE, "001234")
     assert check(state, "001234", id_hash=expected).refusal == "proof_locked"
     assert check(state, "001234", id_hash=expected, at=NOW + timedelta(hours=25)).proven is proofs.Proven.ID
+
+
+def test_the_hash_the_gateway_makes_from_a_national_payload_is_matched_by_the_digits_on_the_receipt():
+    from producers.dvcqg import SYNC, AgencyDefaults, map_payload
+
+    profile = AgencyDefaults(ten_don_vi="UBND xã", tinh="22", tra_cuu_url="https://dvc.example/{ma_ho_so}")
+    item = {
+        "MaHoSo": CODE,
+        "TrangThaiHoSo": "2",
+        "MaTTHC": "1.001",
+        "TenTTHC": "Cấp giấy phép xây dựng",
+        "KenhThucHien": "1",
+        "NgayNopHoSo": "20261128080000",
+        "NgayTiepNhan": "20261128083000",
+        "SoGiayToChuHoSo": "022 186 001 234",
+    }
+    body = {"madonvi": "000.00.49.H22", "isUpdating": "False", "data": [item]}
+    [mapped] = map_payload(body, SYNC, profile, NOW, proof_key="agency")
+    assert mapped.event is not None, mapped.problems
+    expected = mapped.event.data.xac_thuc_hash
+    assert check({}, "001234", id_hash=expected).proven is proofs.Proven.ID
+    assert check({}, "001235", id_hash=expected).proven is None
