@@ -25,6 +25,7 @@ from hoso.errors import BrokerError, ConfigurationError, HosoError, PublishError
 from hoso.logs import configure as configure_logging
 from hoso.secret_guard import refuse_demo_secrets
 from hoso.settings import Settings, describe
+from hosoctl.stack import OPTIONAL_ROLES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_IO = 0, 1, 2, 3, 4
 
@@ -306,6 +307,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         magic_ratio=args.magic_ratio,
         quiet_hours=args.quiet_hours,
+        extra_roles=tuple(dict.fromkeys(args.with_roles)),
     )
     return run_demo(_settings(), options)
 
@@ -454,6 +456,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--quiet-hours", action="store_true", help="keep HOSO_QUIET_HOURS (at night messages then wait for morning)"
+    )
+    p.add_argument(
+        "--with",
+        dest="with_roles",
+        action="append",
+        default=[],
+        choices=OPTIONAL_ROLES,
+        help="also run this optional role (repeatable): sms (with an SMS provider simulator), ratings-sync",
     )
     p = add("chaos", cmd_chaos, "Kill, restart and fault the live pipeline under load; reconcile what Zalo received.")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of steady load")

@@ -59,6 +59,9 @@ class DemoOptions:
     timeout_s: float | None = None
     magic_ratio: float | None = None
     quiet_hours: bool = False
+    extra_roles: tuple[str, ...] = ()
+    """Optional roles to run too (``hosoctl.stack.OPTIONAL_ROLES``: sms, ratings-sync); the demo itself does not
+    depend on them, they are there for what is provoked while the stack is kept running."""
 
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
@@ -75,6 +78,8 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         topic_prefix=f"{settings.topic_prefix}-demo-{run_id}",
         app_id=f"hoso-demo-{run_id}",
         dispatcher_group=f"hoso-demo-{run_id}-dispatcher",
+        sms_group=f"hoso-demo-{run_id}-sms",
+        ratings_sync_group=f"hoso-demo-{run_id}-ratings-sync",
         state_dir=run_dir / "state",
         # At night every dossier message would wait for 07:00, past the end of the demo: the demo shows the
         # flow, so quiet hours are off unless asked for (emergency alerts ignore them anyway).
@@ -83,7 +88,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
     _log_to_file(run_dir / "logs" / "demo.log")
     started = time.monotonic()
     magic_ratio = options.magic_ratio if options.magic_ratio is not None else (0.02 if options.zalo_faults else 0.0)
-    stack = Stack(scoped, run_dir, options.zalo_faults, roles=PIPELINE_ROLES + INGRESS_ROLES)
+    stack = Stack(scoped, run_dir, options.zalo_faults, roles=PIPELINE_ROLES + INGRESS_ROLES + options.extra_roles)
     say(f"run {run_id}: {options.dossiers} synthetic dossiers (seed {seed}), 2 national-format dossiers, a chat")
     try:
         stack.start(say)

@@ -1,4 +1,4 @@
-"""The processes of one local run (simulator, worker, dispatcher, and optionally gateway and webhook).
+"""The processes of one local run (simulator, worker, dispatcher, and optionally gateway, webhook, SMS, ratings).
 
 The one process stack used by ``hoso demo``, ``hoso chaos``, ``hoso bench`` and the integration tests: it
 creates the run's topics and waits until every partition has a leader (so the first produce does not meet
@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from hoso.errors import BrokerError, HosoError
 from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
@@ -24,6 +26,13 @@ PIPELINE_ROLES = ("worker", "dispatcher")
 """What every run needs behind the simulator."""
 INGRESS_ROLES = ("gateway", "webhook")
 """The HTTP front doors: agencies' ingest gateway and Zalo's webhook receiver."""
+OPTIONAL_ROLES = ("sms", "ratings-sync")
+"""Roles off unless asked for: the SMS fallback (texts through an SMS provider simulator the stack starts) and
+the rating sync-back (posts to the agency systems named by ``HOSO_RATINGS_SYNC_CONFIG``)."""
+ROLE_COMMANDS: dict[str, list[str]] = {"ratings-sync": ["ratings", "sync"]}
+"""The ``hoso`` arguments of a role whose subcommand is not its name."""
+SMS_SIM_KEY, SMS_SIM_BRANDNAME = "sms-demo-key", "HOSO-DEMO"
+"""The SMS simulator's default account: the stack's providers file texts through it for the run's OA."""
 
 Say = Callable[[str], None]
 
@@ -71,7 +80,7 @@ class Stack:
         self.run_dir = run_dir
         self.zalo_faults = zalo_faults
         # Extra environment per role (e.g. library tuning a campaign needs), merged over the settings.
-        self.role_env = role_env or {}
+        self.role_env = dict(role_env or {})
         # How many processes of a role to run (default one); the second and later are named "<role>-2", ...
         self.instances = instances or {}
         self.simulator_args = simulator_args or []
@@ -79,6 +88,8 @@ class Stack:
         self.processes: list[Process] = []
         self.broker_started = False
         self.simulator_url = ""
+        self.sms_simulator_url = ""
+        """The SMS provider simulator's base URL (only with the ``sms`` role)."""
         self.urls: dict[str, str] = {}
         """Base URL of each HTTP role started (gateway, webhook)."""
         self.metrics_ports: dict[str, int] = {}
@@ -116,6 +127,8 @@ class Stack:
             sim_args += ["--webhook-url", f"{self.urls['webhook']}/zalo/webhook"]
         sim = self.spawn("simulator", sim_args)
         wait_for_port(sim_port, 30, sim.popen)
+        if "sms" in self.roles:
+            self.role_env["sms"] = {"HOSO_SMS_CONFIG": str(self._start_sms_simulator()), **self.role_env.get("sms", {})}
         for role in self.roles:
             for name in self.names(role):
                 self.metrics_ports[name] = port = free_port()
@@ -130,10 +143,30 @@ class Stack:
                     env[f"HOSO_{role.upper()}_PORT"] = str(ports[role])
                 if len(self.names(role)) > 1:  # each instance keeps its own local state (Faust's RocksDB)
                     env["HOSO_STATE_DIR"] = str(self.settings.state_dir / name)
-                self.spawn(name, [role], {**env, **self.role_env.get(role, {})})
+                self.spawn(name, ROLE_COMMANDS.get(role, [role]), {**env, **self.role_env.get(role, {})})
         for role, port in ports.items():
             wait_for_port(port, 60, self.process(role).popen)
         say(f"simulator {self.simulator_url}, {', '.join(self.roles)} started (logs in {self.run_dir / 'logs'})")
+
+    def _start_sms_simulator(self) -> Path:
+        """Start the SMS provider simulator; the providers file that sends the run's OA's texts through it."""
+        port = free_port()
+        self.sms_simulator_url = f"http://127.0.0.1:{port}"
+        proc = self.spawn(
+            "sms-simulator", ["sms-simulator", "--port", str(port), "--key", f"{SMS_SIM_KEY}={SMS_SIM_BRANDNAME}"]
+        )
+        wait_for_port(port, 30, proc.popen)
+        provider = {
+            "name": "simulator",
+            "url": self.sms_simulator_url,
+            "api_key": SMS_SIM_KEY,
+            "brandname": SMS_SIM_BRANDNAME,
+            "oa_ids": [self.settings.default_oa_id],
+        }
+        path = self.run_dir / "sms-providers.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(orjson.dumps({"providers": [provider], "default": "simulator"}))
+        return path
 
     def names(self, role: str) -> list[str]:
         """Process names of ``role``: ``role`` itself, then ``role-2``, ``role-3``, ..."""
@@ -149,7 +182,7 @@ class Stack:
         return proc
 
     def process(self, name: str) -> Process:
-        """The process started under ``name`` (simulator, worker, dispatcher, gateway, webhook)."""
+        """The process started under ``name`` (simulator, worker, dispatcher, gateway, webhook, sms, ...)."""
         for p in self.processes:
             if p.name == name:
                 return p
@@ -201,6 +234,7 @@ def describe(stack: Stack) -> dict[str, Any]:
         "inbox": stack.inbox_url,
         "simulator": stack.simulator_url,
         **stack.urls,
+        **({"sms_simulator": stack.sms_simulator_url} if stack.sms_simulator_url else {}),
         "metrics": {role: f"http://127.0.0.1:{port}/metrics" for role, port in stack.metrics_ports.items()},
         "bootstrap": stack.settings.bootstrap,
         "topic_prefix": stack.settings.topic_prefix,

@@ -83,10 +83,14 @@ class ZaloCitizen:
 
     def say(self, text: str, timeout: float = ANSWER_TIMEOUT_S) -> list[str]:
         """Type ``text`` to the OA; the OA's answers (empty if none came within ``timeout``)."""
+        self.send(text)
+        return self.wait(timeout, as_answer=True)
+
+    def send(self, text: str) -> None:
+        """Type ``text`` to the OA without waiting for the answer (a citizen sending line after line)."""
         self.transcript.append(Line("citizen", self.user_id, text))
         httpx.post(f"{self.simulator_url}/_sim/typed", json={"user_id": self.user_id, "text": text}, timeout=10)
         self._post(text)
-        return self.wait(timeout, as_answer=True)
 
     def wait(self, timeout: float, *, as_answer: bool = False, until: Callable[[], bool] | None = None) -> list[str]:
         """Collect what arrives for this user (and watched addressees) until quiet; the texts to this user."""

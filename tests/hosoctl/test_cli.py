@@ -48,6 +48,12 @@ def test_a_usage_error_exits_2_and_a_configuration_error_exits_3():
     assert "HOSO_PARTITIONS" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_the_demo_runs_only_the_optional_roles_it_knows():
+    done = hoso("demo", "--with", "sms", "--with", "rating-sync")  # a typo: nothing starts
+    assert done.returncode == EXIT_USAGE
+    assert "invalid choice: 'rating-sync'" in done.stderr and "ratings-sync" in done.stderr
+
+
 def test_an_io_failure_exits_4_with_one_line_and_no_traceback(tmp_path: Path):
     done = hoso("publish", str(tmp_path / "no-such-file.jsonl"), env={"KAFKA_BOOTSTRAP": "127.0.0.1:9"})
     assert done.returncode == EXIT_IO
