@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from schemas.common import VN_TZ, Text1000, VnDateTime
 from schemas.dossier_event import AgencyCode, DossierCode
+from schemas.notification import TrackingId
 
 
 class RatingLevel(IntEnum):
@@ -72,6 +73,24 @@ class Rating(BaseModel):
         """
         raw = f"{self.key}|{self.answer_id}"
         return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+class RatingInvite(BaseModel):
+    """A survey invitation sent as a ZBS template: what a rating through that template's callback is about.
+
+    Zalo's rating callback names only the message (``tracking_id``, ``msg_id``); tracking ids are hashes, so
+    the dossier and citizen they stand for are recorded here when the invitation is made, keyed by the
+    tracking id the dispatcher sends and Zalo echoes back.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tracking_id: TrackingId
+    ma_ho_so: DossierCode
+    subscriber_id: Annotated[str, StringConstraints(min_length=3, max_length=64)]
+    agency: AgencyCode
+    oa_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    invited_at: VnDateTime
 
 
 def danh_gia_hai_long(rating: Rating, loai_danh_gia: str = "1") -> dict[str, str | int]:

@@ -73,6 +73,8 @@ class Topics:
     # --- satisfaction ratings ---
     ratings: TopicSpec
     ratings_sync_log: TopicSpec
+    rating_invites: TopicSpec
+    rating_invites_changelog: TopicSpec
 
     def all(self) -> list[TopicSpec]:
         """Every topic, in declaration order."""
@@ -98,6 +100,8 @@ ZBS_DELIVERY_TABLE = "zbs_delivery"
 # Per dossier: follows waiting for the dossier's first sync, and outstanding one-time codes / failed proofs.
 PENDING_FOLLOWS_TABLE = "pending_follows"
 DOSSIER_PROOFS_TABLE = "dossier_proofs"
+# Survey invitations sent as ZBS templates, by tracking id: what the rating template's callback is about.
+RATING_INVITES_TABLE = "rating_invites"
 
 
 def changelog_name(app_id: str, table: str) -> str:
@@ -282,6 +286,26 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
             value="{tracking_id: rating sync id, msg_id, oa_id: agency, sent_at}",
             doc="Ratings the agency's system accepted, so a rating re-read after a restart is not posted twice.",
             retention_ms=30 * DAY_MS,
+        ),
+        rating_invites=TopicSpec(
+            name=f"{prefix}.rating-invites.v1",
+            partitions=partitions,
+            key="tracking_id of the survey invitation",
+            value="RatingInvite (JSON): dossier, subscriber_id, agency and OA of a ZBS survey invitation",
+            doc="Survey invitations sent as ZBS templates, re-keyed by tracking id where Zalo's rating callbacks "
+            "arrive (zalo-events.v1), so a rating through the template finds its dossier.",
+            personal_data=False,
+            retention_ms=30 * DAY_MS,
+        ),
+        rating_invites_changelog=TopicSpec(
+            name=changelog_name(app_id, RATING_INVITES_TABLE),
+            partitions=partitions,
+            key="tracking_id",
+            value="RatingInvite (JSON)",
+            doc="Changelog of the table of ZBS survey invitations, by tracking id (matches rating callbacks).",
+            cleanup_policy="compact",
+            retention_ms=None,
+            personal_data=False,
         ),
     )
 

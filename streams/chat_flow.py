@@ -47,6 +47,7 @@ KNOWN_EVENTS = frozenset(
         "oa_send_text",
         "change_template_status",
         "change_oa_daily_quota",
+        "user_feedback",  # issue 20: modelled name of the ZBS rating template's callback (streams/ratings.py)
     }
 )
 

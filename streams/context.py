@@ -27,6 +27,7 @@ from streams.batching import Batch, Pipeline
 from streams.engine import Engine, Outcome
 from streams.join import invalid_envelope
 from streams.notify import NOTIFY
+from streams.ratings import invite_for, invite_record
 from streams.rules import Rules
 
 log = logging.getLogger("hoso.streams")
@@ -140,6 +141,10 @@ def stage(
     for kind in out.released:
         metrics.HELD_MESSAGES.labels(kind).inc()
     notifications = ctx.topic(ctx.topics.notifications.name, ctx.topics.notifications.partitions)
+    invites = ctx.topic(ctx.topics.rating_invites.name, ctx.topics.rating_invites.partitions)
     for n in out.notifications:
+        invite = invite_for(n, agency, ctx.clock())  # issue 20: a ZBS survey can be rated in Zalo itself
+        if invite is not None:
+            batch.send(invites, *invite_record(invite))
         batch.send(notifications, n.key.encode(), codec.dumps(n))
         metrics.NOTIFICATIONS_EMITTED.labels(n.trang_thai or "none", n.kind.value).inc()

@@ -1,4 +1,4 @@
-"""Recognising a satisfaction answer typed in the OA chat, the way citizens actually type it.
+"""Recognising a satisfaction answer: typed in the OA chat, or given through the ZBS rating template.
 
 The survey invitation asks for 1, 2 or 3, or the words of the national scale. People answer "3", "3.",
 "so 3", "rat hai long", "RẤT HÀI LÒNG!!", "Hài lòng, cán bộ nhiệt tình", or with the old Vietnamese
@@ -6,6 +6,10 @@ keyboard's decomposed marks. Matching is on the unaccented, lower-cased words (�
 first, so "khong hai long" is never read as "hai long". Anything after the answer is the comment
 (``NoiDungDanhGia``). A message that is not an answer returns None and goes to the command parser.
 Only consulted for citizens with a pending survey, so a lone "2" means a rating, not a typo.
+
+A survey invitation sent as a ZBS template can be rated in Zalo itself; Zalo then posts a ZNS webhook event
+naming the message (``FEEDBACK_EVENT``, see ``zbs_rating``). Its tracking id is a hash, so the invitation is
+recorded by tracking id when it is made (``invite_for``) and the callback is matched against that record.
 """
 
 from __future__ import annotations
@@ -15,9 +19,15 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from schemas.chat_command import DossierCommand
 from schemas.codec import dumps
-from schemas.rating import RATING_LABEL_VI, Rating, RatingChannel, RatingLevel
+from schemas.common import VN_TZ
+from schemas.notification import Kind, Notification, SendChannel
+from schemas.problems import Problem
+from schemas.rating import RATING_LABEL_VI, Rating, RatingChannel, RatingInvite, RatingLevel
+from schemas.zalo_event import ZaloEvent
 from streams.dossier_state import DossierState
 from streams.followers import Followers
 
@@ -123,3 +133,130 @@ def thanks(code: str, level: RatingLevel) -> str:
 def rating_record(rating: Rating) -> tuple[bytes, bytes]:
     """Key and value of a rating on the ratings topic (keyed per dossier and citizen, for compaction)."""
     return rating.key.encode(), dumps(rating)
+
+
+# --- the ZBS rating template's callback -----------------------------------------------------------
+
+FEEDBACK_EVENT = "user_feedback"
+"""Event name of a rating given through a ZBS template. NOT in ../shared/zalo-api.md, which only says ZBS
+events include "rating or quick-reply responses" (§6.3): the name, and the ``message`` fields ``rate`` (stars,
+1–5), ``note``, ``feedbacks`` (the chips the citizen ticked) and ``submit_time`` (epoch ms), are modelled on
+the documented ZBS receipt shape plus the field names resellers expose for Zalo's ZNS rating records. Verify
+against one live event before relying on it; the parser below is deliberately lenient about types."""
+
+
+def invite_for(n: Notification, agency: str, now: datetime) -> RatingInvite | None:
+    """The record a survey invitation leaves for its rating callback (None: not one that can be rated in Zalo)."""
+    if n.kind is not Kind.SURVEY or n.channel is not SendChannel.ZBS_PHONE or n.ma_ho_so is None:
+        return None
+    if agency == "unknown":
+        return None
+    return RatingInvite(
+        tracking_id=n.tracking_id,
+        ma_ho_so=n.ma_ho_so,
+        subscriber_id=n.to.subscriber_id,
+        agency=agency,
+        oa_id=n.oa_id,
+        invited_at=now,
+    )
+
+
+def invite_record(invite: RatingInvite) -> tuple[bytes, bytes]:
+    """Key (the tracking id, as Zalo echoes it) and value of an invitation on the rating-invites topic."""
+    return invite.tracking_id.encode(), dumps(invite)
+
+
+def level_from_stars(stars: int) -> RatingLevel:
+    """Zalo's five stars on the national three levels: 1–2 Không hài lòng, 3–4 Hài lòng, 5 Rất hài lòng.
+
+    Three stars is the template's middle answer, neither a complaint nor praise; only the top mark is
+    "very satisfied", so the agency's very-satisfied share is not inflated by lukewarm fours.
+    """
+    if stars <= 2:
+        return RatingLevel.KHONG_HAI_LONG
+    return RatingLevel.HAI_LONG if stars <= 4 else RatingLevel.RAT_HAI_LONG
+
+
+def _stars(raw: object) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw.strip())
+    return raw if isinstance(raw, int) and 1 <= raw <= 5 else None
+
+
+def _comment(message: dict) -> str | None:
+    parts: list[str] = []
+    note = message.get("note")
+    if isinstance(note, str | int) and not isinstance(note, bool) and str(note).strip():
+        parts.append(str(note).strip())
+    chips = message.get("feedbacks")
+    if isinstance(chips, str):
+        chips = [chips]
+    if isinstance(chips, list):
+        parts += [c.strip() for c in chips if isinstance(c, str) and c.strip()]
+    text = "; ".join(unicodedata.normalize("NFC", p) for p in parts)
+    return text[:MAX_COMMENT] or None
+
+
+def _submitted(message: dict, fallback: datetime) -> datetime:
+    raw = message.get("submit_time")
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw.strip())
+    if isinstance(raw, int) and not isinstance(raw, bool) and 1_000_000_000_000 <= raw < 10_000_000_000_000:
+        return datetime.fromtimestamp(raw / 1000, VN_TZ)
+    return fallback
+
+
+@dataclass(frozen=True)
+class ZbsRatingResult:
+    """What a rating callback does: a rating, or the reason it records none (outcome label and problem)."""
+
+    outcome: str
+    rating: Rating | None = None
+    problem: Problem | None = None
+
+
+def zbs_rating(event: ZaloEvent, invite_raw: bytes | None) -> ZbsRatingResult:
+    """The rating a ZBS rating callback gives, matched to its invitation (``invite_raw``: the table's bytes).
+
+    A callback with no tracking id, or whose tracking id names no survey invitation we sent, cannot be tied
+    to a dossier: it is ``unmatched`` and parked with the reason, never guessed at. Stars outside 1–5 are
+    ``invalid`` and parked too. A citizen who rates again gets a new ``submit_time``, hence a new answer id:
+    the later rating replaces the earlier one on the compacted topic.
+    """
+    message = event.payload.get("message")
+    message = message if isinstance(message, dict) else {}
+    if not event.tracking_id:
+        return ZbsRatingResult("unmatched", problem=Problem("message.tracking_id", "missing: cannot find the dossier"))
+    if invite_raw is None:
+        return ZbsRatingResult(
+            "unmatched",
+            problem=Problem("message.tracking_id", "no survey invitation was sent with this tracking id"),
+        )
+    stars = _stars(message.get("rate"))
+    if stars is None:
+        return ZbsRatingResult(
+            "invalid", problem=Problem("message.rate", f"expected 1 to 5 stars, got {message.get('rate')!r:.40}")
+        )
+    try:
+        invite = RatingInvite.model_validate_json(invite_raw)
+    except ValidationError:
+        return ZbsRatingResult("invalid", problem=Problem("rating_invite", "stored invitation is damaged"))
+    msg_id = message.get("msg_id")
+    submit = message.get("submit_time")
+    answer = f"zbs:{msg_id if msg_id is not None else event.tracking_id}:{submit if submit is not None else ''}"
+    rating = Rating(
+        ma_ho_so=invite.ma_ho_so,
+        subscriber_id=invite.subscriber_id,
+        agency=invite.agency,
+        muc_do=level_from_stars(stars),
+        noi_dung=_comment(message),
+        channel=RatingChannel.ZBS_RATING,
+        rated_at=_submitted(message, event.received_at),
+        oa_id=invite.oa_id,
+        answer_id=answer[:400],
+    )
+    return ZbsRatingResult("rated", rating=rating)

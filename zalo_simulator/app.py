@@ -122,6 +122,7 @@ def create_app(config: SimulatorConfig) -> web.Application:
     app.router.add_get("/_sim/messages", control.messages)
     app.router.add_get("/_sim/tracking-ids", control.tracking_ids)
     app.router.add_post("/_sim/reset", control.reset)
+    app.router.add_post("/_sim/rate", control.rate)
     app.router.add_get("/_sim/faults", control.get_faults)
     app.router.add_post("/_sim/faults", control.set_faults)
     app.router.add_get("/_sim/clock", control.get_clock)

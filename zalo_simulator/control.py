@@ -15,6 +15,7 @@ from aiohttp import web
 
 from zalo_simulator.clock import vn_day, vn_iso
 from zalo_simulator.faults import FaultSpec
+from zalo_simulator.feedback import Rating
 from zalo_simulator.runtime import Simulator
 from zalo_simulator.state import ZBS_SEND_ENDPOINTS
 
@@ -151,6 +152,32 @@ class ControlApi:
                 "counts": counts,
             }
         )
+
+    async def rate(self, request: web.Request) -> web.Response:
+        """POST /_sim/rate {"message": msg_id or tracking_id, "rate": 1-5, "note"?, "feedbacks"?: [...]}.
+
+        The citizen rates a ZBS message; the ``user_feedback`` event is posted to the webhook before the answer.
+        """
+        body = await _json_body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+            return _bad_request('expected {"message": "<msg_id or tracking_id>", "rate": 1..5}')
+        chips = body.get("feedbacks") or []
+        if not isinstance(chips, list) or not all(isinstance(c, str) for c in chips):
+            return _bad_request("feedbacks must be a list of strings")
+        note = body.get("note") or ""
+        if not isinstance(note, str):
+            return _bad_request("note must be a string")
+        try:
+            rating = Rating(body.get("rate"), note, tuple(chips))  # type: ignore[arg-type]
+        except ValueError as exc:
+            return _bad_request(str(exc))
+        try:
+            result = await self.sim.rate(body["message"], rating)
+        except LookupError as exc:
+            return _json({"error": "not_found", "detail": str(exc)}, status=404)
+        except RuntimeError as exc:
+            return _json({"error": "no_webhook", "detail": str(exc)}, status=409)
+        return _json(result)
 
     async def reset(self, request: web.Request) -> web.Response:
         """POST /_sim/reset [{"tokens": true}]: clear recordings, counters and quota use."""

@@ -163,6 +163,35 @@ class ReceiptSender:
                 await asyncio.sleep(wait)
             await self._post(item)
 
+    async def post_event(self, oa: OAConfig, body: bytes, timestamp: str) -> int | None:
+        """Post one other ZBS event now, signed like a receipt, retrying like Zalo; the last HTTP status.
+
+        None: the webhook could not be reached at all. Used for rating callbacks (feedback.py), which a
+        test wants to see taken before it looks for their effect.
+        """
+        headers = {
+            "Content-Type": "application/json",
+            "X-ZEvent-Server": "ZNS",
+            "X-ZEvent-Signature": receipt_signature(oa.app_id, body, timestamp, oa.oa_secret_key),
+        }
+        status: int | None = None
+        for attempt in range(len(self._retry_delays) + 1):
+            if attempt:
+                await asyncio.sleep(self._retry_delays[attempt - 1])
+                headers["num_retry"] = str(attempt)
+            session = self._session
+            if session is None:
+                return status
+            try:
+                async with session.post(self.url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    status = resp.status
+            except (aiohttp.ClientError, TimeoutError, OSError):
+                status = None
+            if status == 200:
+                break
+        return status
+
     async def _post(self, item: _Pending) -> None:
         if item.body is None:
             ts = self._clock.now_ms()

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import random
 
+import orjson
+
 from zalo_simulator.clock import SimClock
 from zalo_simulator.config import OAConfig, SimulatorConfig
 from zalo_simulator.faults import FaultInjector, FaultSpec
+from zalo_simulator.feedback import Rating, build_feedback
 from zalo_simulator.receipts import ReceiptSender
-from zalo_simulator.state import SimState
+from zalo_simulator.state import ZBS_SEND_ENDPOINTS, SimState
 from zalo_simulator.tokens import TokenStore
 
 
@@ -57,3 +60,24 @@ class Simulator:
         self.faults.reset()
         if tokens:
             self.tokens.reset()
+
+    async def rate(self, message: str, rating: Rating) -> dict[str, object]:
+        """The recipient of ZBS message ``message`` (its msg_id or tracking id) rates it: post ``user_feedback``.
+
+        Raises LookupError for an unknown or non-ZBS message and RuntimeError without a webhook; returns the
+        event posted and the webhook's last HTTP status.
+        """
+        if self.receipts is None:
+            raise RuntimeError("no webhook_url configured: nowhere to post the rating")
+        found = self.state.lookup(message)
+        if found is None:
+            seqs = [i for i, m in enumerate(self.state.messages) if m.tracking_id == message]
+            found = (seqs[-1], self.state.messages[seqs[-1]]) if seqs else None
+        if found is None or found[1].endpoint not in ZBS_SEND_ENDPOINTS:
+            raise LookupError(f"no ZBS message with msg_id or tracking_id {message!r}")
+        seq, m = found
+        oa = self.tokens.oas[m.oa_id].config
+        now_ms = self.clock.now_ms()
+        body = build_feedback(oa, m.recipient, self.state.message_id(seq), m.tracking_id, rating, now_ms, now_ms)
+        status = await self.receipts.post_event(oa, body, str(now_ms))
+        return {"event": orjson.loads(body), "webhook_status": status}

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from consumers.ratings.endpoints import AgencyEndpoint, Endpoints, load_endpoints
 from consumers.sentlog import SentLog
 from hoso import metrics
+from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
@@ -45,6 +47,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.s = sync
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self.s.health is not None:
+            self.s.health.revoked()
         self.s.ready.clear()
         self.s.sync_log.forget(sorted({tp.partition for tp in revoked}))
 
@@ -52,6 +56,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.s.ready.clear()  # aiokafka fetches new partitions while this runs: hold records until loaded
         loaded = await self.s.sync_log.load(sorted({tp.partition for tp in assigned}))
         self.s.ready.set()
+        if self.s.health is not None:
+            self.s.health.assigned(len(assigned))
         log.info("assigned %d partitions; %d synced ratings loaded", len(assigned), loaded)
 
 
@@ -81,6 +87,8 @@ class RatingSync:
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self.health: Health | None = None
+        """Probe state (``hoso ratings sync`` sets it): the fetch loop polls; an agency outage waited out counts."""
 
     def stop(self) -> None:
         """Finish the record in hand, leave (SIGTERM)."""
@@ -108,6 +116,7 @@ class RatingSync:
         try:
             while not self._stopping.is_set():
                 batches = await self._consumer.getmany(timeout_ms=200)
+                self._progress()
                 if not batches:
                     continue
                 while not self.ready.is_set() and not self._stopping.is_set():
@@ -177,10 +186,21 @@ class RatingSync:
             pause = self._backoff[min(attempt, len(self._backoff) - 1)]
             attempt += 1
             log.warning("rating sync to %s failed (%s); retry %d in %.1fs", endpoint.name, why, attempt, pause)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), pause)
+            await self._pause(pause)  # waiting out the agency on purpose: restarting would not help
             if self._stopping.is_set():
                 return "stopped"
+
+    def _progress(self) -> None:
+        if self.health is not None:
+            self.health.polled()
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` or until stopped, telling the probe every few seconds that this is on purpose."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            self._progress()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), min(left, 5.0))
 
     def _count(self, agency: str, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -190,8 +210,14 @@ class RatingSync:
 def run_rating_sync(settings: Settings) -> None:
     """Run the rating sync-back until SIGTERM/SIGINT."""
     sync = RatingSync(settings)
+    sync.health = Health(
+        "ratings-sync",
+        loop_stall_s=settings.health_loop_stall_s,
+        poll_stall_s=settings.health_poll_stall_s,
+        consumer=True,
+    )
     metrics.LABELS.configure(agencies=settings.metric_agencies.split(","))
-    metrics.serve(settings.metrics_port, "ratings-sync")
+    metrics.serve(settings.metrics_port, "ratings-sync", sync.health)
     if settings.metrics_port:
         start_lag_exporter(settings, settings.ratings_sync_group, [settings.topics.ratings.name])
 
@@ -199,6 +225,8 @@ def run_rating_sync(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, sync.stop)
+        assert sync.health is not None
+        beating = sync.health.start_heartbeat()  # noqa: F841 (kept referenced for the life of the loop)
         await sync.run()
 
     asyncio.run(main())

@@ -38,6 +38,7 @@ from consumers.sms.message import SmsPlan, plan
 from consumers.sms.providers import ProviderRegistry, SendOutcome, load_providers
 from hoso import metrics
 from hoso.errors import ConfigurationError
+from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
@@ -68,6 +69,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.f = fallback
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self.f.health is not None:
+            self.f.health.revoked()
         self.f.sent_log_ready.clear()
         self.f.sent_log.forget(sorted({tp.partition for tp in revoked}))
 
@@ -78,6 +81,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.f.sent_log_ready.clear()
         loaded = await self.f.sent_log.load(sorted({tp.partition for tp in assigned}))
         self.f.sent_log_ready.set()
+        if self.f.health is not None:
+            self.f.health.assigned(len(assigned))
         log.info("assigned %d partitions; %d recent texts loaded from the SMS sent-log", len(assigned), loaded)
 
 
@@ -109,6 +114,8 @@ class SmsFallback:
         self.sent_log_ready = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self.health: Health | None = None
+        """Probe state (``hoso sms`` sets it): the fetch loop polls, and a provider outage waited out counts."""
 
     def stop(self) -> None:
         """Finish the records in hand, commit, leave (SIGTERM)."""
@@ -134,6 +141,7 @@ class SmsFallback:
         try:
             while not self._stopping.is_set():
                 batches = await self._consumer.getmany(timeout_ms=200)
+                self._progress()
                 if not batches:
                     continue
                 while not self.sent_log_ready.is_set() and not self._stopping.is_set():
@@ -209,10 +217,21 @@ class SmsFallback:
                 )
             pause = self._backoff[min(attempt, len(self._backoff) - 1)]
             attempt += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), pause)
+            await self._pause(pause)  # waiting out the provider on purpose: restarting would not help
             if self._stopping.is_set():
                 return "stopped", ""
+
+    def _progress(self) -> None:
+        if self.health is not None:
+            self.health.polled()
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` or until stopped, telling the probe every few seconds that this is on purpose."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            self._progress()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), min(left, 5.0))
 
     def _count(self, oa: str, outcome: str) -> None:
         self.stats.add(outcome)
@@ -230,7 +249,10 @@ def _oa_of(failure: Any) -> str:
 def run_sms(settings: Settings) -> None:
     """Run the SMS fallback until SIGTERM/SIGINT (refuses to start when it is not configured)."""
     fallback = SmsFallback(settings)
-    metrics.serve(settings.metrics_port, "sms")
+    fallback.health = Health(
+        "sms", loop_stall_s=settings.health_loop_stall_s, poll_stall_s=settings.health_poll_stall_s, consumer=True
+    )
+    metrics.serve(settings.metrics_port, "sms", fallback.health)
     if settings.metrics_port:
         start_lag_exporter(settings, settings.sms_group, [settings.topics.delivery_failures.name])
 
@@ -238,6 +260,8 @@ def run_sms(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, fallback.stop)
+        assert fallback.health is not None
+        beating = fallback.health.start_heartbeat()  # noqa: F841 (kept referenced for the life of the loop)
         await fallback.run()
 
     asyncio.run(main())

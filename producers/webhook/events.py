@@ -37,8 +37,10 @@ def event_identity(event_name: str, payload: dict[str, Any], raw_body: bytes) ->
     """The same string for every delivery of one Zalo call."""
     msg_id = _id(payload, "message", "msg_id")
     tracking = _id(payload, "message", "tracking_id")
+    # A rating names the rated message, not itself: a citizen who rates the same message again submits later.
+    submitted = _id(payload, "message", "submit_time")
     if msg_id:
-        return f"{event_name}:{msg_id}" + (f":{tracking}" if tracking else "")
+        return f"{event_name}:{msg_id}" + (f":{tracking}" if tracking else "") + (f":{submitted}" if submitted else "")
     return f"{event_name}:h{hashlib.blake2b(raw_body, digest_size=16).hexdigest()}"
 
 
@@ -58,7 +60,7 @@ def build_event(
     name = _id(payload, "event_name") or "unknown"
     name = name[:64]
     if zns:
-        user, oa = None, _id(payload, "sender", "id")
+        user, oa = None, _id(payload, "sender", "id") or _id(payload, "oa_id")
         tracking = _id(payload, "message", "tracking_id")
     else:
         (user, oa), tracking = user_and_oa(name, payload), None

@@ -28,6 +28,7 @@ from schemas.topics import (
     DOSSIER_STATE_TABLE,
     FOLLOWERS_TABLE,
     PENDING_FOLLOWS_TABLE,
+    RATING_INVITES_TABLE,
     ZBS_DELIVERY_TABLE,
 )
 from schemas.zalo_event import ZaloEvent, ZaloServer
@@ -37,7 +38,7 @@ from streams import guard, proofs
 from streams.batching import Batch
 from streams.context import StreamsApp, engine_for
 from streams.dossier_state import DossierState
-from streams.ratings import rating_record
+from streams.ratings import FEEDBACK_EVENT, rating_record, zbs_rating
 from streams.template_catalogue import OTP
 
 log = logging.getLogger("hoso.streams.chat")
@@ -61,6 +62,7 @@ def register(ctx: StreamsApp) -> None:
     ctx.table(FOLLOWERS_TABLE)
     ctx.table(PENDING_FOLLOWS_TABLE)
     ctx.table(DOSSIER_PROOFS_TABLE)
+    ctx.table(RATING_INVITES_TABLE)  # issue 20: filled by streams.agents.ratings, keyed like ZNS events
     policy = flow.ChatPolicy.from_settings(settings, engine_for(ctx).catalogue.template(settings.default_oa_id, OTP))
 
     def stage_all(batch: Batch, result: Any) -> None:
@@ -90,6 +92,14 @@ def register(ctx: StreamsApp) -> None:
         if event.event_id in seen:
             return "duplicate"
         oa_event = event.server is ZaloServer.OA
+        if not oa_event and event.event_name == FEEDBACK_EVENT:  # issue 20: the ZBS rating template's callback
+            rated = zbs_rating(event, batch.get(RATING_INVITES_TABLE, key))
+            if rated.rating is not None:
+                batch.send(ratings, *rating_record(rated.rating))
+            elif rated.problem is not None:
+                guard.park(ctx, batch, record, [rated.problem])
+            batch.put(record, CHAT_SEEN_TABLE, key, flow.dump_list(flow.seen_after(seen, event.event_id)))
+            return rated.outcome
         contact_raw = batch.get(CITIZEN_CONTACT_TABLE, key) if oa_event else None
         result = flow.on_zalo_event(
             event,

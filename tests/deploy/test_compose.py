@@ -20,6 +20,8 @@ COMPOSE = DEPLOY / "docker-compose.yml"
 DEV_ENV = DEPLOY / "dev.env"
 HOSO_ROLES = {"topics", "worker", "dispatcher", "gateway", "webhook", "simulator"}
 LONG_RUNNING = ("worker", "dispatcher", "gateway", "webhook")
+OFF_UNLESS_CONFIGURED = {"sms": "sms", "ratings-sync": "ratings"}
+"""Roles that need a file only the operator can write (issue 20), each behind its own profile: service -> profile."""
 PRODUCTION_ENV = {
     "HOSO_PSEUDONYM_KEY": "p" * 48,
     "HOSO_PROOF_KEY": "k" * 40,
@@ -96,7 +98,7 @@ def test_kafka_is_the_official_image_of_the_one_kafka_release_hoso_runs_in_kraft
 
 def test_only_the_simulator_is_a_dev_profile_service(resolved: dict):
     profiled = {name for name, s in resolved["services"].items() if s.get("profiles")}
-    assert profiled == {"simulator"}
+    assert profiled - set(OFF_UNLESS_CONFIGURED) == {"simulator"}  # Compose v1 also prints inactive profiles
     assert resolved["services"]["simulator"]["profiles"] == ["dev"]
 
 
@@ -241,3 +243,51 @@ def test_alertmanager_config_is_valid_and_routes_every_alert_to_a_webhook(resolv
 def test_grafana_has_no_default_password(resolved: dict):
     raw_env = raw()["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
     assert raw_env.startswith("${GRAFANA_ADMIN_PASSWORD:?")
+
+
+# --- roles off unless configured: the SMS fallback and the rating sync-back (issue 20) ---------------
+
+
+@pytest.fixture(scope="module")
+def with_optional_roles() -> dict:
+    """The dev rendering with the profiles of the roles that are off unless configured switched on."""
+    profiles = [arg for p in OFF_UNLESS_CONFIGURED.values() for arg in ("--profile", p)]
+    done = compose_config("--env-file", str(DEV_ENV), "--profile", "dev", *profiles)
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)
+
+
+@pytest.mark.parametrize(("name", "profile"), sorted(OFF_UNLESS_CONFIGURED.items()))
+def test_a_role_off_unless_configured_runs_only_in_its_own_profile_and_reads_its_file_from_the_secrets(
+    with_optional_roles: dict, name: str, profile: str
+):
+    assert raw()["services"][name]["profiles"] == [profile]
+    service = with_optional_roles["services"][name]
+    settings = role_settings(service)
+    config = settings.sms_config if name == "sms" else settings.ratings_sync_config
+    assert config.startswith("/run/hoso-secrets/") and "/run/hoso-secrets" in mount_targets(service)
+    assert not set(service["environment"]) - declared_settings()
+    build_parser().parse_args(service["command"])
+    assert service["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    worker = with_optional_roles["services"]["worker"]["environment"]
+    for variable in ("KAFKA_BOOTSTRAP", "HOSO_TOPIC_PREFIX", "HOSO_PARTITIONS", "HOSO_PSEUDONYM_KEY"):
+        assert service["environment"][variable] == worker[variable], variable
+
+
+@pytest.mark.parametrize("name", sorted(OFF_UNLESS_CONFIGURED))
+def test_a_role_off_unless_configured_is_health_checked_bounded_and_scraped(with_optional_roles: dict, name: str):
+    service = with_optional_roles["services"][name]
+    check = service["healthcheck"]
+    assert check["test"][:2] == ["CMD", "hoso"] and build_parser().parse_args(check["test"][2:]).func.__name__ == (
+        "cmd_probe"
+    )
+    port = int(service["environment"]["HOSO_METRICS_PORT"])
+    assert port > 0 and service["mem_limit"] and service["read_only"]
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    scraped = {
+        (host, sd["port"])
+        for job in config["scrape_configs"]
+        for sd in job.get("dns_sd_configs", [])
+        for host in sd["names"]
+    }
+    assert (name, port) in scraped

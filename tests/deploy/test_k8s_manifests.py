@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from consumers.ratings.endpoints import load_endpoints
+from consumers.sms.providers import load_providers
 from hoso.secret_guard import problems
 from hoso.settings import Settings
 from hosoctl.cli import build_parser
@@ -29,7 +31,14 @@ LONG_RUNNING = {
     "hoso-dispatcher": "dispatcher",
     "hoso-gateway": "gateway",
     "hoso-webhook": "webhook",
+    "hoso-sms": "sms",
+    "hoso-ratings-sync": "ratings-sync",
 }
+OFF_UNLESS_CONFIGURED = {
+    "hoso-sms": ("hoso-sms-config", "sms.json"),
+    "hoso-ratings-sync": ("hoso-ratings-sync-config", "ratings-sync.json"),
+}
+"""Roles that need a file only the operator can write (issue 20): 0 replicas and an optional secret until then."""
 REAL_SECRETS = {
     "hoso-secrets.env": "HOSO_PSEUDONYM_KEY=" + "p" * 48 + "\nHOSO_KAFKA_SASL_PASSWORD=kafka-pass-from-vault\n"
     "HOSO_ZALO_OA_SECRET_KEYS=oa-secret-from-zalo\nHOSO_ZALO_APP_ID=4312099887766\nHOSO_OPERATOR_KEY="
@@ -363,7 +372,7 @@ def test_every_referenced_configmap_and_secret_exists(overlay: str, request: pyt
                 if "secretRef" in source:
                     assert ("Secret", source["secretRef"]["name"]) in existing
         for volume in spec.get("volumes", []):
-            if "secret" in volume:
+            if "secret" in volume and not volume["secret"].get("optional"):  # optional: a role off until configured
                 assert ("Secret", volume["secret"]["secretName"]) in existing
 
 
@@ -389,6 +398,7 @@ def test_files_named_by_settings_are_mounted_from_their_secrets(production: list
         [c] = containers(workload)
         mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
         needed = {"dispatcher": [settings.oa_config], "worker": [settings.oa_config]}.get(role, [])
+        needed += {"sms": [settings.sms_config], "ratings-sync": [settings.ratings_sync_config]}.get(role, [])
         needed += [settings.gateway_keys_file] if role == "gateway" else []
         for path in needed:
             assert str(Path(path).parent) in mounts, (name, path)
@@ -437,3 +447,74 @@ def test_no_manifest_names_a_topic_that_is_not_declared(overlay: str, request: p
         for text in strings(obj):
             for name in topic_like.findall(text):
                 assert name in declared, f"{obj['kind']} {obj['metadata']['name']} names undeclared topic {name}"
+
+
+# --- roles off unless configured (issue 20) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", ["dev", "production"])
+def test_the_sms_fallback_and_the_rating_sync_are_off_until_their_secret_is_given(
+    overlay: str, request: pytest.FixtureRequest
+):
+    objects = request.getfixturevalue(overlay)
+    for name, (secret, filename) in OFF_UNLESS_CONFIGURED.items():
+        deployment = find(objects, "Deployment", name)
+        assert deployment["spec"]["replicas"] == 0, name
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        [c] = containers(deployment)
+        settings = role_settings(objects, deployment)
+        path = Path(settings.sms_config if name == "hoso-sms" else settings.ratings_sync_config)
+        assert path.name == filename
+        [mount] = [m for m in c["volumeMounts"] if m["mountPath"] == str(path.parent)]
+        assert volumes[mount["name"]]["secret"] == {"secretName": secret, "optional": True}
+        assert not any(o["kind"] == "Secret" and o["metadata"]["name"].startswith(secret) for o in objects)
+
+
+def test_turning_them_on_as_production_documents_gives_running_roles_with_their_secret(tmp_path: Path):
+    root = tmp_path / "k8s"
+    shutil.copytree(K8S, root)
+    for name, text in REAL_SECRETS.items():
+        (root / "production" / "secrets" / name).write_text(text)
+    (root / "production" / "secrets" / "sms.json").write_text(
+        (K8S / "production" / "secrets" / "sms.json.example").read_text()
+    )
+    (root / "production" / "secrets" / "ratings-sync.json").write_text(
+        (K8S / "production" / "secrets" / "ratings-sync.json.example").read_text()
+    )
+    # The shipped examples are files the roles themselves accept (only their CHANGE-ME values need replacing).
+    load_providers(root / "production" / "secrets" / "sms.json")
+    load_endpoints(root / "production" / "secrets" / "ratings-sync.json")
+    kustomization = yaml.safe_load((root / "production" / "kustomization.yaml").read_text())
+    for name, (secret, filename) in OFF_UNLESS_CONFIGURED.items():
+        kustomization["secretGenerator"].append({"name": secret, "namespace": "hoso", "files": [f"secrets/{filename}"]})
+        kustomization.setdefault("replicas", []).append({"name": name, "count": 1})
+    (root / "production" / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+
+    objects = build(root / "production")
+
+    for name, (secret, filename) in OFF_UNLESS_CONFIGURED.items():
+        deployment = find(objects, "Deployment", name)
+        assert deployment["spec"]["replicas"] == 1
+        [generated] = [
+            v["secret"]["secretName"]
+            for v in deployment["spec"]["template"]["spec"]["volumes"]
+            if "secret" in v and v["secret"]["secretName"].startswith(secret)
+        ]
+        assert filename in named(objects, "Secret", secret)["data"]
+        assert generated != secret  # the content-hashed name: a changed file rolls the pods
+
+
+def test_the_roles_off_unless_configured_may_reach_only_their_far_ends_on_https(production: list[dict]):
+    for name in OFF_UNLESS_CONFIGURED:
+        egress = [
+            rule
+            for p in production
+            if p["kind"] == "NetworkPolicy"
+            and p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == name
+            for rule in p["spec"].get("egress", [])
+        ]
+        assert egress, f"{name} has no egress rule to its provider or agencies"
+        for rule in egress:
+            assert rule["ports"] == [{"protocol": "TCP", "port": 443}], name
+            for peer in rule["to"]:
+                assert "169.254.0.0/16" in peer["ipBlock"]["except"], f"{name} may reach the cloud metadata service"
