@@ -28,6 +28,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
     from streams.agents import chat as chat_agents
     from streams.agents import dossier as dossier_agents
     from streams.agents import operator_api as chat_operator_api
+    from streams.agents import policy_news as policy_news_agents
     from streams.agents import timers as lifecycle_agents
 
     app = faust.App(
@@ -65,6 +66,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
     broadcast_agents.register(ctx)
     chat_agents.register(ctx)
     chat_operator_api.register(ctx)
+    policy_news_agents.register(ctx)  # issue 20: POLICY broadcasts paced per citizen
     return ctx
 
 
