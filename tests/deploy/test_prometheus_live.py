@@ -410,6 +410,8 @@ PENDING_FAMILIES = {
     "hoso_sms_messages_total": "counted by `hoso sms`, which the demo does not run (off unless configured)",
     "hoso_sms_requests_total": "counted by `hoso sms`, which the demo does not run (off unless configured)",
     "hoso_sms_request_duration_seconds_count": "counted by `hoso sms`, which the demo does not run",
+    "hoso_oa_audience_changes_total": "the demo's citizen follows a dossier, not the OA or an area",
+    "hoso_policy_news_total": "the demo sends an EMERGENCY alert only, no POLICY news",
 }
 
 
