@@ -2,12 +2,15 @@
 
 Done-when of issue 20 (audiences): an EMERGENCY and a POLICY broadcast both reach an OA follower without a
 dossier; a citizen following two dossiers (on different partitions) and the province gets each broadcast once;
-``hoso broadcast --dry-run``'s count, read from the table changelogs, is the number of people then reached.
+``hoso broadcast --dry-run``'s count, read from the table changelogs, is the number of people then reached, and
+it sends nothing (a sent dry run would be a second POLICY message to the same citizens).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 import uuid
 from datetime import timedelta
@@ -143,6 +146,19 @@ async def test_emergency_and_policy_reach_oa_followers_once_each_and_the_dry_run
                 counted = preview(settings, client, alert)
                 assert (counted.dossier_followers, counted.oa_audience, counted.total) == (2, 2, 3)
                 assert preview(settings, client, news).total == 2, "policy news: the OA audience only"
+                dry_run = ["broadcast", "--area", "22", "--text", NEWS, "--kind", "POLICY", "--dry-run"]
+                shown = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "hosoctl.cli",
+                    *dry_run,
+                    env={**os.environ, **settings.to_env()},
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                out, err = await asyncio.wait_for(shown.communicate(), 120)
+                assert shown.returncode == 0, err.decode()
+                assert b"would reach 2 people" in out and b"nothing was sent" in out
 
                 publish_broadcast(client, topics, alert)
                 publish_broadcast(client, topics, news)
