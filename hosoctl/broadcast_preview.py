@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from hoso.settings import Settings
@@ -83,8 +84,18 @@ def preview(settings: Settings, client_config: dict[str, Any], broadcast: Broadc
         follower_rows = table(client_config, topics.followers_changelog.name)
         followers = recipients(states.items(), follower_rows.get, broadcast)
     rows = table(client_config, topics.oa_audience_changelog.name)
+    contacts = table(client_config, topics.citizen_contact_changelog.name)
+
+    def person_of(sid: str) -> str:
+        raw = contacts.get(sid.encode())
+        return str((orjson.loads(raw) if raw else {}).get("proven_phone_sid") or sid)
+
     audience = aud.recipients(
-        rows.items(), broadcast, province_of=areas.province_of, oa_provinces=lambda oa: served.get(oa, ())
+        rows.items(),
+        broadcast,
+        province_of=areas.province_of,
+        oa_provinces=lambda oa: served.get(oa, ()),
+        person_of=person_of,
     )
     return AudiencePreview(
         dossier_followers=len(followers), oa_audience=len(audience), total=len(set(followers) | set(audience))

@@ -111,8 +111,14 @@ def recipients(
     *,
     province_of: Callable[[str], str | None],
     oa_provinces: Callable[[str], tuple[str, ...]],
+    person_of: Callable[[str], str] = lambda sid: sid,
 ) -> dict[str, Entry]:
-    """``subscriber_id -> row`` of every audience row the broadcast reaches (the key is the subscriber id)."""
+    """``person id -> row`` of every audience row the broadcast reaches.
+
+    The person id is the row's subscriber id (its key), or what ``person_of`` maps it to: the pseudonym of a
+    phone the citizen *proved* is theirs, so that their OA copy and the ZBS copy to that phone (an agency's
+    consent on a dossier) carry one tracking id and only one of them is sent.
+    """
     out: dict[str, Entry] = {}
     for key, raw in rows:
         entry = decode(raw)
@@ -121,7 +127,7 @@ def recipients(
             and entry.get("zalo_user_id")
             and reaches(entry, broadcast, province_of=province_of, oa_provinces=oa_provinces)
         ):
-            out[key.decode()] = entry
+            out[person_of(key.decode())] = entry
     return out
 
 

@@ -28,12 +28,13 @@ from collections.abc import Awaitable, Iterable, Iterator
 from typing import Any
 
 import faust
+import orjson
 
 from hoso import metrics
 from schemas import codec
 from schemas.broadcast import Broadcast
 from schemas.notification import Kind
-from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, OA_AUDIENCE_TABLE
+from schemas.topics import CITIZEN_CONTACT_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, OA_AUDIENCE_TABLE
 from streams import audience as aud
 from streams import guard
 from streams.areas import load as load_areas
@@ -54,6 +55,7 @@ def register(ctx: StreamsApp) -> None:
     state_table = ctx.table(DOSSIER_STATE_TABLE)
     followers_table = ctx.table(FOLLOWERS_TABLE)
     audience_table = ctx.table(OA_AUDIENCE_TABLE)
+    contact_table = ctx.table(CITIZEN_CONTACT_TABLE)  # same key and partition as the audience rows
     policy_news = ctx.topic(topics.policy_news.name, topics.policy_news.partitions)
     engine = engine_for(ctx)
     partitions = ctx.settings.partitions
@@ -66,9 +68,19 @@ def register(ctx: StreamsApp) -> None:
         """The OA audience rows of ``partition`` the broadcast reaches, grouped by the OA that may write."""
         rows = ((k, v) for k, v in list(audience_table.items()) if partition_of(k, partitions) == partition)
         chosen = aud.recipients(
-            rows, broadcast, province_of=areas.province_of, oa_provinces=lambda oa: served.get(oa, ())
+            rows,
+            broadcast,
+            province_of=areas.province_of,
+            oa_provinces=lambda oa: served.get(oa, ()),
+            person_of=person_of,
         )
         return aud.by_oa(chosen, engine.rules.oa_id)
+
+    def person_of(sid: str) -> str:
+        """A chat identity's proven phone pseudonym when it has one (one person, one tracking id)."""
+        raw = contact_table.get(sid.encode())
+        contact = orjson.loads(raw) if raw else {}
+        return str(contact.get("proven_phone_sid") or sid)
 
     def records_for(broadcast: Broadcast, partition: int) -> tuple[Iterator[tuple[bytes, bytes]], int]:
         """This partition's share of the broadcast (records built lazily: an area can be a million people),

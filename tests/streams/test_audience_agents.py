@@ -219,3 +219,24 @@ async def test_policy_news_does_not_reach_people_who_only_follow_a_dossier(strea
     assert producer.on(app.topics.policy_news.name) == []
     await fan_out(app, broadcast("EMERGENCY", "canh-bao"))
     assert [a["to"]["zalo_user_id"] for a in sent_for(app, producer, "canh-bao")] == [LAN]
+
+
+async def test_an_oa_follower_who_proved_their_phone_is_one_person_with_that_phone(streams):
+    app, producer = streams
+    phone_sid = pseudonym(app.settings.pseudonym_key, "p", "84912345678")  # the factory's consenting phone
+    async with app.agents["join_dossier_events"].test_context() as ctx:
+        await ctx.put(key=b"000.00.49.H22-261128-0001", value=orjson.dumps(event("RECEIVED")))
+    await chat_in(app, zalo(app, LAN, "follow"))
+    link = {
+        "command_id": "proof-1/link_phone",
+        "action": "LINK_PHONE",
+        "subscriber_id": sid(app, LAN),
+        "oa_id": "hoso-demo-oa",
+        "requested_at": "2026-12-01T10:00:00+07:00",
+        "linked_id": phone_sid,
+    }
+    async with app.agents["chat_citizen_commands"].test_context() as ctx:
+        await ctx.put(key=sid(app, LAN).encode(), value=orjson.dumps(link))
+    await fan_out(app, broadcast("EMERGENCY", "bao-so-10"))
+    [alert] = sent_for(app, producer, "bao-so-10")
+    assert alert["to"]["subscriber_id"] == phone_sid and alert["channel"] == "ZBS_PHONE"
