@@ -87,19 +87,19 @@ def register(ctx: StreamsApp) -> None:
         and how many people it reaches."""
         now = ctx.clock()
         by_oa = audience_of(broadcast, partition)
-        taken: set[str] = set()
+        chosen: list[dict[str, Any]] = []  # disjoint sets of people (no copy of a million-follower dict)
         parts: list[Iterator[tuple[bytes, bytes]]] = []
         if not broadcast.is_policy:
             local = ((k, v) for k, v in list(state_table.items()) if partition_of(k, partitions) == partition)
             followers = recipients(local, followers_table.get, broadcast)
             oa_id = engine.rules.oa_for(areas.province_of(broadcast.area_code))
             parts.append(alert_records(broadcast, followers, oa_id=oa_id, now=now, catalogue=engine.catalogue))
-            taken |= set(followers)
+            chosen.append(followers)
         for oa_id, rows in sorted(by_oa.items()):
-            fresh = {sid: row for sid, row in rows.items() if sid not in taken}
+            fresh = {sid: row for sid, row in rows.items() if not any(sid in c for c in chosen)}
             parts.append(alert_records(broadcast, fresh, oa_id=oa_id, now=now, catalogue=engine.catalogue))
-            taken |= set(fresh)
-        return itertools.chain.from_iterable(parts), len(taken)
+            chosen.append(fresh)
+        return itertools.chain.from_iterable(parts), sum(len(c) for c in chosen)
 
     @ctx.app.agent(broadcasts, name="fan_out_broadcasts")
     async def fan_out_broadcasts(stream: faust.StreamT) -> None:
