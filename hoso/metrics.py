@@ -209,6 +209,20 @@ DOSSIER_EVENTS_REPARTITIONED = Counter(
     "Dossier events that arrived off their murmur2 partition (e.g. a CRC32-partitioning client) and were forwarded.",
 )
 
+# --- audiences beyond dossiers (OA followers, area news) ----------------------------------------
+OA_AUDIENCE_CHANGES = Counter(
+    "hoso_oa_audience_changes_total",
+    "Changes to the OA audience, by change (followed_oa, unfollowed_oa, area_added, area_removed, areas_cleared, "
+    "area_unknown).",
+    ["change"],
+)
+POLICY_NEWS = Counter(
+    "hoso_policy_news_total",
+    "Policy-news messages at the per-citizen pacing step, by outcome (sent, deferred_quiet_hours, released, "
+    "dropped_daily_limit, duplicate).",
+    ["outcome"],
+)
+
 OTHER = "other"
 """The label value of every agency or OA outside the configured sets."""
 
@@ -271,6 +285,8 @@ ROLE_FAMILIES: dict[str, tuple[Collector, ...]] = {
         DOSSIER_EVENTS_REFUSED,
         DOSSIER_EVENTS_REPARTITIONED,
         CHAT_REFUSALS,
+        OA_AUDIENCE_CHANGES,
+        POLICY_NEWS,
     ),
     "dispatcher": (
         ZALO_REQUESTS,

@@ -262,6 +262,18 @@ class Settings(BaseSettings):
         "HOSO_RATINGS_SYNC_TIMEOUT_S", 10.0, "Timeout of one POST to an agency's rating endpoint (seconds)."
     )
 
+    # --- Audiences beyond dossiers: OA followers, area news (issue 20) ----------------------------
+    policy_news_per_day: int = _setting(
+        "HOSO_POLICY_NEWS_PER_DAY",
+        2,
+        "Policy-news broadcasts one citizen receives per Vietnam day; more that day are dropped and counted.",
+    )
+    area_catalogue: str = _setting(
+        "HOSO_AREA_CATALOGUE",
+        "",
+        "JSON file of commune-level units [{code, name, province}] citizens may name in THEO DOI. Empty: built-in.",
+    )
+
     # --- Simulator, metrics, logs ------------------------------------------------------------
     simulator_port: int = _setting("HOSO_SIMULATOR_PORT", 18080, "Port of `hoso simulator` on loopback.")
     metrics_port: int = _setting("HOSO_METRICS_PORT", 0, "Prometheus /metrics port of this process (0: off).")
@@ -381,6 +393,8 @@ class Settings(BaseSettings):
             problems.append("HOSO_PARTITIONS must be >= 1")
         if self.sms_max_attempts < 1:
             problems.append("HOSO_SMS_MAX_ATTEMPTS must be >= 1")
+        if self.policy_news_per_day < 0:
+            problems.append("HOSO_POLICY_NEWS_PER_DAY must be >= 0 (0: no policy news)")
         if self.dispatch_concurrency < 1:
             problems.append("HOSO_DISPATCH_CONCURRENCY must be >= 1")
         if self.kafka_security_protocol not in {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}:

@@ -334,7 +334,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 
 
 def cmd_broadcast(args: argparse.Namespace) -> int:
-    """Publish an area alert to every follower of a dossier handled in a province or commune."""
+    """Publish an area broadcast (emergency alert or policy news), or preview its audience with --dry-run."""
     import secrets
 
     from hoso.kafka.clients import kafka_python
@@ -354,10 +354,22 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
         "text": args.text,
         "issued_by": args.issued_by,
         "issued_at": now_vn().isoformat(),
+        "priority": args.kind,
     }
     if args.template_id:
         request["template_id"] = args.template_id
     topics = settings.topics
+    if args.dry_run:
+        from hoso.errors import InvalidRecord
+        from hosoctl.broadcast_preview import preview
+        from schemas.broadcast import Broadcast
+        from schemas.codec import validate
+
+        model, problems = validate(Broadcast, request)
+        if model is None:
+            raise InvalidRecord(problems)
+        print(preview(settings, kafka_python(settings), model).line(model))
+        return 0
     receipt = publish_broadcast(kafka_python(settings), topics, request)
     where = f"{level.value.lower()} {args.area}"
     print(f"broadcast {receipt.broadcast_id} ({where}) written to {len(receipt.offsets)} partitions")
@@ -478,12 +490,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dispatchers", type=int, default=1, help="dispatcher processes (kills move partitions)")
     p.add_argument("--token-ttl", type=float, default=0.0, help="simulator access-token lifetime in s (0: 25 h)")
     p.add_argument("--outage", type=float, default=0.0, help="seconds the broker stays down per restart")
-    p = add("broadcast", cmd_broadcast, "Send an emergency alert to everyone following a dossier in an area.")
+    p = add(
+        "broadcast",
+        cmd_broadcast,
+        "Send an emergency alert (dossier followers and OA followers of an area) or policy news (OA followers).",
+    )
     p.add_argument("--area", required=True, help="province (2 digits) or commune (5 digits) code, QĐ 19/2025")
     p.add_argument("--text", required=True, help="the alert, at most 2000 characters")
     p.add_argument("--id", default=None, help="broadcast id (re-using one re-sends to nobody twice); default: new")
     p.add_argument("--issued-by", default="Ban Chỉ huy phòng chống thiên tai", help="issuing authority")
     p.add_argument("--template-id", default=None, help="ZNS template (default: the catalogue's ALERT template)")
+    p.add_argument(
+        "--kind",
+        choices=["EMERGENCY", "POLICY"],
+        default="EMERGENCY",
+        help="EMERGENCY: at once, any hour; POLICY: news, quiet hours and HOSO_POLICY_NEWS_PER_DAY respected",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print how many people it would reach (deduplicated); send nothing"
+    )
     p = add("bench", cmd_bench, "Benchmark each stage against its baseline (same run); Markdown report, JSON lines.")
     p.add_argument("--scenario", default="all", help="comma-separated: dispatcher,streams,e2e,broadcast,memory")
     p.add_argument("--quick", action="store_true", help="CI smoke sizes (whole run a few minutes)")

@@ -191,6 +191,17 @@ def chat() -> list[str]:
         ("`DK` without a code", replies.needs_code(Verb.FOLLOW, "missing")),
         ("`TC ???`", replies.needs_code(Verb.LOOKUP, "invalid")),
         ("A phone shared through a form (`user_submit_info`)", replies.phone_not_proof()),
+        ("`THEO DOI phuong Bai Chay` (area news)", replies.area_followed(["phường Bãi Cháy"])),
+        (
+            "`THEO DOI` with a name no area has",
+            replies.area_unknown(["phường Hạ Long", "phường Bãi Cháy", "tỉnh Quảng Ninh"]),
+        ),
+        (
+            "`THEO DOI` with a commune name several provinces share",
+            replies.area_ambiguous(["xã Tân Phú, tỉnh Đồng Nai", "xã Tân Phú, tỉnh Đồng Tháp"]),
+        ),
+        ("`BO THEO DOI` / `Bỏ theo dõi`", replies.area_stopped(None)),
+        ("`BO THEO DOI Bai Chay`", replies.area_stopped(["phường Bãi Cháy"])),
     ]
     lines = ["## Chat answers (OA consultation messages)", ""]
     for title, text in cases:

@@ -1,4 +1,9 @@
-"""Broadcast: an authority's area alert (disaster, epidemic) for everyone following a dossier in that area.
+"""Broadcast: an authority's message to an area: an emergency alert (disaster, epidemic) or policy news.
+
+EMERGENCY goes at once, any hour, to everyone following a dossier handled in the area and to every OA
+follower placed there. POLICY news goes to the OA followers placed there only (they asked for the OA's news;
+an agency's consent covers notices about a dossier, not news), waits out quiet hours and is capped per
+citizen per Vietnam day (``streams.audience``).
 
 The same request is written to every partition of ``broadcasts.v1``, so each streams worker fans it out over
 the followers it holds; ``broadcast_id`` makes the whole fan-out idempotent (a resend reaches nobody twice).
@@ -30,8 +35,12 @@ def _nfc_text(value: object) -> object:
 AlertText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
+BroadcastKind = Literal["EMERGENCY", "POLICY"]
+"""EMERGENCY: immediate, any hour, exempt from quiet hours and caps. POLICY: news, paced per citizen."""
+
+
 class Broadcast(BaseModel):
-    """One area alert request; always the emergency lane and exempt from quiet hours."""
+    """One area broadcast request; ``priority`` is its kind (EMERGENCY when absent, as before kinds existed)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,7 +52,12 @@ class Broadcast(BaseModel):
     template_data: dict[str, Annotated[str, StringConstraints(max_length=400)]] = Field(default_factory=dict)
     issued_by: Text200
     issued_at: VnDateTime
-    priority: Literal["EMERGENCY"] = "EMERGENCY"
+    priority: BroadcastKind = "EMERGENCY"
+
+    @property
+    def is_policy(self) -> bool:
+        """Policy news (paced) rather than an emergency alert (immediate)."""
+        return self.priority == "POLICY"
 
     @model_validator(mode="before")
     @classmethod

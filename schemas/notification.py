@@ -19,6 +19,8 @@ class Kind(StrEnum):
     DOSSIER_UPDATE = "DOSSIER_UPDATE"
     REPLY = "REPLY"
     SURVEY = "SURVEY"
+    POLICY = "POLICY"
+    """Policy news from an authority to OA followers of an area (never texted by SMS)."""
 
 
 class ComplianceFlag(StrEnum):
@@ -29,11 +31,12 @@ class ComplianceFlag(StrEnum):
 
 
 class Priority(IntEnum):
-    """Lower goes first: emergency alerts before dossier updates before survey invitations."""
+    """Lower goes first: emergency alerts before dossier updates before survey invitations before news."""
 
     EMERGENCY = 0
     DOSSIER = 1
     SURVEY = 2
+    POLICY = 3
 
 
 class SendChannel(StrEnum):

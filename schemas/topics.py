@@ -75,6 +75,10 @@ class Topics:
     ratings_sync_log: TopicSpec
     rating_invites: TopicSpec
     rating_invites_changelog: TopicSpec
+    # --- audiences beyond dossiers: OA followers, area news ---
+    policy_news: TopicSpec
+    oa_audience_changelog: TopicSpec
+    policy_pacing_changelog: TopicSpec
 
     def all(self) -> list[TopicSpec]:
         """Every topic, in declaration order."""
@@ -102,6 +106,9 @@ PENDING_FOLLOWS_TABLE = "pending_follows"
 DOSSIER_PROOFS_TABLE = "dossier_proofs"
 # Survey invitations sent as ZBS templates, by tracking id: what the rating template's callback is about.
 RATING_INVITES_TABLE = "rating_invites"
+# OA followers and the areas they asked news of (keyed by citizen), and each citizen's policy-news pacing.
+OA_AUDIENCE_TABLE = "oa_audience"
+POLICY_PACING_TABLE = "policy_pacing"
 
 
 def changelog_name(app_id: str, table: str) -> str:
@@ -306,6 +313,36 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
             cleanup_policy="compact",
             retention_ms=None,
             personal_data=False,
+        ),
+        policy_news=TopicSpec(
+            name=f"{prefix}.policy-news.v1",
+            partitions=partitions,
+            key="subscriber_id (pseudonymous)",
+            value="Notification (JSON) of a POLICY broadcast for one citizen, or a pacing tick {tick, at}",
+            doc="Internal: policy news re-keyed by citizen, where quiet hours, the daily cap and the "
+            "one-message-per-broadcast rule are applied against the citizen's pacing table.",
+            personal_data=True,
+            retention_ms=7 * DAY_MS,
+        ),
+        oa_audience_changelog=TopicSpec(
+            name=changelog_name(app_id, OA_AUDIENCE_TABLE),
+            partitions=partitions,
+            key="subscriber_id (z:…, the zalo-events key)",
+            value="OA audience entry (JSON): Zalo user id, OA, follows the OA, areas asked for",
+            doc="Changelog of the table of OA followers and the areas whose news they asked for (THEO DOI).",
+            cleanup_policy="compact",
+            retention_ms=None,
+            personal_data=True,
+        ),
+        policy_pacing_changelog=TopicSpec(
+            name=changelog_name(app_id, POLICY_PACING_TABLE),
+            partitions=partitions,
+            key="subscriber_id",
+            value="pacing (JSON): Vietnam day, news sent that day, broadcasts seen, news waiting for quiet hours",
+            doc="Changelog of the per-citizen policy-news pacing table (daily cap, dedupe, quiet-hours wait).",
+            cleanup_policy="compact",
+            retention_ms=None,
+            personal_data=True,
         ),
     )
 

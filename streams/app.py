@@ -28,6 +28,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
     from streams.agents import chat as chat_agents
     from streams.agents import dossier as dossier_agents
     from streams.agents import operator_api as chat_operator_api
+    from streams.agents import policy_news as policy_news_agents
     from streams.agents import ratings as rating_agents
     from streams.agents import timers as lifecycle_agents
 
@@ -67,6 +68,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
     chat_agents.register(ctx)
     chat_operator_api.register(ctx)
     rating_agents.register(ctx)  # issue 20: ZBS survey invitations, for the rating template's callback
+    policy_news_agents.register(ctx)  # issue 20: POLICY broadcasts paced per citizen
     return ctx
 
 

@@ -25,11 +25,15 @@ from schemas.notification import Addressee, Kind, Notification, Priority, SendCh
 from schemas.rating import Rating
 from schemas.subscription import Disclosure, Subscription, SubscriptionSource
 from schemas.zalo_event import ZaloEvent, ZaloServer
+from streams import audience as aud
+from streams import chat_areas, render
 from streams import chat_replies as replies
 from streams import followers as fol
 from streams import proofs as proofs_
 from streams import ratings as survey
-from streams import render
+from streams.areas import AreaCatalogue
+from streams.areas import built_in as built_in_areas
+from streams.areas import load as load_areas
 from streams.chat_commands import Command, Verb, parse
 from streams.dossier_state import DossierState
 from streams.followers import Followers, subscriber_id
@@ -98,6 +102,8 @@ class ChatPolicy:
     proof_failures_per_dossier: int = 10
     otp_template: Template = DEFAULT_OTP_TEMPLATE
     """The approved ZBS OTP template (the catalogue's ``OTP`` entry)."""
+    areas: AreaCatalogue = field(default_factory=built_in_areas)
+    """Provinces and communes citizens may name in ``THEO DOI`` (issue 20)."""
 
     @classmethod
     def from_settings(cls, settings: Any, otp_template: Template | None = None) -> ChatPolicy:
@@ -114,6 +120,7 @@ class ChatPolicy:
             pending_ttl=timedelta(days=settings.pending_follow_days),
             otp_ttl=timedelta(seconds=settings.otp_ttl_s),
             proof_failures_per_dossier=settings.proof_failures_per_dossier,
+            areas=load_areas(settings.area_catalogue),
         )
 
     @property
@@ -139,6 +146,11 @@ class ChatResult:
     replies: list[Notification] = field(default_factory=list)
     refusal: str | None = None
     """Why a request was refused (a bounded label for ``hoso_chat_refusals_total``)."""
+    audience: aud.Entry | None = None
+    """The citizen's OA-audience row after this event (only meaningful when ``audience_changed``)."""
+    audience_changed: bool = False
+    audience_change: str | None = None
+    """What changed in the OA audience (a bounded label for ``hoso_oa_audience_changes_total``)."""
 
 
 def reply(
@@ -166,8 +178,9 @@ def on_zalo_event(
     dossiers: list[str],
     policy: ChatPolicy,
     now: datetime,
+    audience: aud.Entry | None = None,
 ) -> ChatResult:
-    """Decide what a (new, deduplicated) Zalo event does."""
+    """Decide what a (new, deduplicated) Zalo event does; ``audience`` is the citizen's OA-audience row."""
     if event.server is ZaloServer.ZNS:
         return _zns(event)
     user = event.zalo_user_id
@@ -175,7 +188,7 @@ def on_zalo_event(
         return ChatResult("ignored")
     sid = subscriber_id(policy.pseudonym_key, None, user)
     oa = event.oa_id or policy.default_oa_id
-    ctx = _Ctx(event, user, sid, oa, now, contact or {}, dossiers, policy)
+    ctx = _Ctx(event, user, sid, oa, now, contact or {}, dossiers, policy, audience)
     name = event.event_name
     if name == "user_send_text":
         message = event.payload.get("message")
@@ -186,10 +199,14 @@ def on_zalo_event(
     if name == "follow":
         result = ctx.answer(replies.welcome(), "followed_oa", None)
         result.contact = {**ctx.contact_base(), "follows_oa": True}
+        result.audience = aud.followed(audience, user=user, oa=oa, now=now)
+        result.audience_changed, result.audience_change = True, "followed_oa"
         return result
     if name == "unfollow":
         result = ctx.end_chat()
         result.contact = {**ctx.contact_base(), "follows_oa": False}
+        result.audience = aud.unfollowed(audience)
+        result.audience_changed, result.audience_change = audience is not None, "unfollowed_oa"
         return result
     if name == "user_submit_info":
         # A phone typed into a form proves nothing (anyone can type the owner's number): it is not stored
@@ -229,6 +246,7 @@ class _Ctx:
     contact: dict[str, Any]
     dossiers: list[str]
     policy: ChatPolicy
+    audience: aud.Entry | None = None
 
     def contact_base(self) -> dict[str, Any]:
         # "phone_sid" was linked from a typed phone (user_submit_info) before proof existed: never trusted.
@@ -301,6 +319,9 @@ class _Ctx:
         rated = self.survey_answer(text)  # issue 20: a satisfaction answer is consulted before the commands
         if rated is not None:
             return rated
+        area = chat_areas.parse(text, self.policy.areas)  # issue 20: THEO DOI <area> / BO THEO DOI
+        if area is not None:
+            return self.area_command(area)
         cmd = parse(text)
         if cmd.verb is Verb.HELP:
             return self.answer(replies.HELP, "help", Verb.HELP)
@@ -376,6 +397,32 @@ class _Ctx:
             result.dossier_commands.append(
                 c.model_copy(update={"muc_do": int(answer.level), "noi_dung": answer.comment})
             )
+        return result
+
+    def area_command(self, area: chat_areas.AreaCommand) -> ChatResult:
+        """``THEO DOI <area>`` / ``BO THEO DOI [area]``: the citizen's OA-audience row and the answer."""
+        found = list(area.resolved.areas)
+        names = [a.name for a in found]
+        if area.verb is chat_areas.AreaVerb.STOP_AREA:
+            result = self.answer(replies.area_stopped(names or None), "area_stopped", None)
+            result.command = area.verb.value
+            updated = aud.without_areas(self.audience, found or None, now=self.now)
+            result.audience, result.audience_changed = updated, self.audience is not None
+            result.audience_change = "area_removed" if found else "areas_cleared"
+            return result
+        if found:
+            result = self.answer(replies.area_followed(names), "area_followed", None)
+            result.audience = aud.with_areas(self.audience, found, user=self.user, oa=self.oa, now=self.now)
+            result.audience_changed, result.audience_change = True, "area_added"
+        elif area.resolved.ambiguous:
+            options = [f"{a.name}, {self.policy.areas.by_code[a.province].name}" for a in area.resolved.ambiguous[0]]
+            result = self.answer(replies.area_ambiguous(options), "area_ambiguous", None)
+            result.audience_change = "area_unknown"
+        else:
+            examples = [a.name for a in self.policy.areas.examples()] + ["tỉnh Quảng Ninh"]
+            result = self.answer(replies.area_unknown(examples), "area_unknown", None)
+            result.audience_change = "area_unknown"
+        result.command = area.verb.value
         return result
 
     def stop_all(self) -> ChatResult:

@@ -28,6 +28,7 @@ HELP = "\n".join(
         "- DK <mã hồ sơ>: đăng ký nhận thông báo khi hồ sơ được cập nhật",
         "- XN <mã hồ sơ>: xác thực chủ hồ sơ để nhận thông báo đầy đủ",
         "- HUY <mã hồ sơ>: dừng nhận thông báo về hồ sơ; HUY: dừng tất cả",
+        "- THEO DOI <xã, phường hoặc tỉnh>: nhận tin của chính quyền địa phương; BO THEO DOI: dừng nhận tin",
         f"Ví dụ: TC {EXAMPLE_CODE}",
         GUIDE,
     ]
@@ -270,5 +271,56 @@ def otp_text(code: str, minutes: int) -> str:
             f"Mã xác thực chủ hồ sơ số {code} đã được gửi tới {READER}, có hiệu lực trong {minutes} phút.",
             "Không cung cấp mã này cho người khác.",
             CLOSING,
+        ]
+    )
+
+
+# --- area news (issue 20: THEO DOI <xã/phường/tỉnh>, BO THEO DOI) ------------------------------------
+
+AREA_HOW = "Đề nghị gửi theo cú pháp: THEO DOI <tên xã, phường hoặc tỉnh, thành phố>"
+
+
+def area_followed(names: list[str]) -> str:
+    """Answer to ``THEO DOI <area>`` naming known areas."""
+    return _fit(
+        [
+            f"{READER} đã đăng ký nhận tin từ chính quyền về: {', '.join(names)}.",
+            "Tin khẩn cấp (thiên tai, dịch bệnh) được gửi ngay; tin chính sách không gửi vào ban đêm.",
+            "Để dừng nhận tin, gửi: BO THEO DOI",
+            CLOSING,
+        ]
+    )
+
+
+def area_unknown(examples: list[str]) -> str:
+    """Answer to ``THEO DOI`` followed by words that name no known area."""
+    return _fit(
+        [
+            f"Chưa xác định được địa phương {READER} muốn nhận tin.",
+            AREA_HOW,
+            *(f"Ví dụ: THEO DOI {e}" for e in examples),
+            f"Để theo dõi hồ sơ, {READER} gửi: DK <mã hồ sơ>",
+        ]
+    )
+
+
+def area_ambiguous(options: list[str]) -> str:
+    """Answer to a commune name several provinces share: the citizen adds the province."""
+    return _fit(
+        [
+            f"Có nhiều địa phương cùng tên: {'; '.join(options)}.",
+            f"Đề nghị {READER} gửi kèm tên tỉnh, thành phố, ví dụ: THEO DOI {options[0]}",
+        ]
+    )
+
+
+def area_stopped(names: list[str] | None) -> str:
+    """Answer to ``BO THEO DOI`` (all areas when ``names`` is None)."""
+    what = "tin từ chính quyền theo địa phương" if names is None else f"tin về {', '.join(names)}"
+    return _fit(
+        [
+            f"Đã dừng gửi {what} cho {READER}.",
+            f"Thông báo về hồ sơ {READER} đang theo dõi không thay đổi.",
+            "Để nhận lại, gửi: THEO DOI <tên xã, phường hoặc tỉnh>",
         ]
     )

@@ -122,15 +122,16 @@ def alert_template(
 def alert_for(
     broadcast: Broadcast, subscriber_id: str, follower: dict, *, oa_id: str, now: datetime, catalogue: Catalogue
 ) -> Notification:
-    """The area alert for one follower: emergency lane, tracking id fixed by (broadcast, person)."""
+    """The area message for one follower, tracking id fixed by (broadcast, person): an emergency alert in the
+    emergency lane, or policy news in the last lane (paced per citizen before it reaches the dispatcher)."""
     name = follower.get("ho_ten_hien_thi")
     phone = follower.get("phone")
     channel = SendChannel.ZBS_PHONE if phone else SendChannel.OA_TEXT
     template_id_, data = alert_template(broadcast, channel, name, oa_id=oa_id, catalogue=catalogue)
     return Notification(
         tracking_id=tracking_id_for(f"broadcast:{broadcast.broadcast_id}", subscriber_id),
-        kind=Kind.ALERT,
-        priority=Priority.EMERGENCY,
+        kind=Kind.POLICY if broadcast.is_policy else Kind.ALERT,
+        priority=Priority.POLICY if broadcast.is_policy else Priority.EMERGENCY,
         created_at=now,
         occurred_at=broadcast.issued_at,
         oa_id=oa_id,

@@ -27,11 +27,13 @@ from schemas.topics import (
     DOSSIER_PROOFS_TABLE,
     DOSSIER_STATE_TABLE,
     FOLLOWERS_TABLE,
+    OA_AUDIENCE_TABLE,
     PENDING_FOLLOWS_TABLE,
     RATING_INVITES_TABLE,
     ZBS_DELIVERY_TABLE,
 )
 from schemas.zalo_event import ZaloEvent, ZaloServer
+from streams import audience as aud
 from streams import chat_flow as flow
 from streams import followers as fol
 from streams import guard, proofs
@@ -63,6 +65,7 @@ def register(ctx: StreamsApp) -> None:
     ctx.table(PENDING_FOLLOWS_TABLE)
     ctx.table(DOSSIER_PROOFS_TABLE)
     ctx.table(RATING_INVITES_TABLE)  # issue 20: filled by streams.agents.ratings, keyed like ZNS events
+    ctx.table(OA_AUDIENCE_TABLE)  # issue 20: OA followers and the areas they asked news of
     policy = flow.ChatPolicy.from_settings(settings, engine_for(ctx).catalogue.template(settings.default_oa_id, OTP))
 
     def stage_all(batch: Batch, result: Any) -> None:
@@ -107,8 +110,13 @@ def register(ctx: StreamsApp) -> None:
             dossiers=flow.load_list(batch.get(CITIZEN_DOSSIERS_TABLE, key)) if oa_event else [],
             policy=policy,
             now=now_vn(),
+            audience=aud.decode(batch.get(OA_AUDIENCE_TABLE, key)) if oa_event else None,
         )
         stage_all(batch, result)
+        if result.audience_changed:
+            batch.put(record, OA_AUDIENCE_TABLE, key, aud.encode(result.audience))
+        if result.audience_change:
+            metrics.OA_AUDIENCE_CHANGES.labels(result.audience_change).inc()
         if result.contact is not None:
             batch.put(record, CITIZEN_CONTACT_TABLE, key, orjson.dumps(result.contact))
         if result.dossiers is not None:
