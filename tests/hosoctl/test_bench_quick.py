@@ -60,7 +60,7 @@ def test_quick_bench_prints_one_json_line_per_figure_of_every_scenario_and_a_rep
     metrics = {line["metric"] for line in lines}
     assert {line["scenario"] for line in lines} == set(SCENARIOS)
     assert {"dispatcher_notifications_per_s", "aiohttp_ceiling_requests_per_s", "faust_events_per_s"} <= metrics
-    assert {"faust_floor_events_per_s", "sustained_notifications_per_s", "enqueue_10000_s"} <= metrics
+    assert {"faust_floor_events_per_s", "sustained_notifications_per_s", "burst_drain_s", "enqueue_10000_s"} <= metrics
     for line in lines:
         assert list(line) == KEYS
         assert isinstance(line["value"], float) and math.isfinite(line["value"]) and line["value"] > 0
