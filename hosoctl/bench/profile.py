@@ -37,7 +37,7 @@ JOIN: Categories = (
 )
 DISPATCHER: Categories = (
     ("ZaloClient: the HTTP exchange", ("ZaloClient.",)),
-    ("decoding the notification", ("schemas.codec", "decode (", "Dispatcher._decode")),
+    ("decoding the notification", ("schemas.codec", "decode (", "decode_notification")),
     ("sent-log write and acknowledgement", ("SentLog.", "Dispatcher._write_sent")),
     ("per-request metrics", ("_count (", "MetricWrapperBase.labels")),
     ("one task per recipient chain", ("Dispatcher._enqueue",)),
