@@ -103,6 +103,13 @@ def _phases(
         env.say(f"e2e: {load:.0%} load, {rate:,.0f} events/s for {seconds:.0f}s…")
         start = sim_accepted(url)
         occurred = asyncio.run(_paced(s, topic, env.run_id, rate, seconds, 10_000_000 * (1 + LOADS.index(load))))
+        pct = int(load * 100)
+        # Which stage a backlog built up in, if one did: read as the last event is published. Both stages commit
+        # every 0.5 s, so up to half a second of records counts as lag even when nothing falls behind.
+        figures += [
+            Figure(NAME, f"{stage}_lag_at_end_of_{pct}pct", float(behind), "records", None, "consumer lag (broker)")
+            for stage, behind in lag.by_stage().items()
+        ]
 
         def arrived(start: int = start) -> int:
             return sim_accepted(url) - start
@@ -113,7 +120,6 @@ def _phases(
             for m in sim_messages(url, start)
             if m["tracking_id"] in occurred
         )
-        pct = int(load * 100)
         figures += [
             Figure(NAME, f"latency_p{q}_at_{pct}pct_s", _quantile(latencies, q / 100), "s", None, f"{rate:,.0f}/s")
             for q in (50, 95, 99)
@@ -134,7 +140,12 @@ class PipelineLag:
 
     def total(self) -> int:
         """Records still to be read and committed, summed over both groups and all their partitions."""
-        return sum(row.lag for group, topics in self._groups.items() for row in self._reader.read(group, topics))
+        return sum(self.by_stage().values())
+
+    def by_stage(self) -> dict[str, int]:
+        """Lag per stage (``worker``, ``dispatcher``): which one a backlog is waiting in."""
+        stages = zip(("worker", "dispatcher"), self._groups.items(), strict=True)
+        return {stage: sum(row.lag for row in self._reader.read(group, topics)) for stage, (group, topics) in stages}
 
     def wait_drained(self, timeout: float, alive: Callable[[], None], every: float = 0.2) -> float:
         """Block until the lag is 0 (checked twice in a row); the monotonic time it was first seen at 0."""
