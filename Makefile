@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas messages bench screenshot clean deploy-tools
+.PHONY: all install demo test lint format kafka-jars kafka-start kafka-stop schemas messages bench perf-table screenshot clean deploy-tools
 
 KUSTOMIZE_VERSION := v5.7.1
 
@@ -50,6 +50,10 @@ lint: install   ## style, and the import-layer contract in pyproject.toml (docs/
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+perf-table: install   ## rewrite the figures table of docs/performance.md from a bench run: make perf-table BENCH=docs/bench/<run>.json
+	@test -n "$(BENCH)" || { echo "usage: make perf-table BENCH=docs/bench/<run>.json (a hoso bench --json output)"; exit 2; }
+	$(BIN)/python -m hosoctl.bench.table $(BENCH)
 
 screenshot: install   ## rewrite docs/img/zalo-inbox.png from the inbox page's browser test (needs chromium)
 	HOSO_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/zalo_simulator/test_inbox_browser.py

@@ -133,13 +133,13 @@ class Sender:
                 await asyncio.sleep(self._policy.delay(attempt))
                 continue
             _count(n, endpoint, "accepted", 0, started)
-            metrics.END_TO_END_SECONDS.labels(n.kind.value).observe(
+            metrics.child(metrics.END_TO_END_SECONDS, n.kind.value).observe(
                 max(0.0, (now_vn() - n.occurred_at).total_seconds())
             )
             if accepted.remaining_quota is not None:
-                metrics.QUOTA_REMAINING.labels(metrics.LABELS.oa(n.oa_id)).set(accepted.remaining_quota)
+                metrics.child(metrics.QUOTA_REMAINING, metrics.LABELS.oa(n.oa_id)).set(accepted.remaining_quota)
             if accepted.daily_quota is not None:
-                metrics.QUOTA_DAILY.labels(metrics.LABELS.oa(n.oa_id)).set(accepted.daily_quota)
+                metrics.child(metrics.QUOTA_DAILY, metrics.LABELS.oa(n.oa_id)).set(accepted.daily_quota)
             return RoundResult(Next.SENT, 0, accepted=accepted)
 
     async def _send(self, n: Notification, token: str) -> Accepted:
@@ -157,10 +157,9 @@ class Sender:
 
 
 def _count(n: Notification, endpoint: str, outcome: str, code: int | None, started: float) -> None:
-    metrics.ZALO_REQUESTS.labels(
-        metrics.LABELS.oa(n.oa_id), endpoint, outcome, str(code if code is not None else "")
-    ).inc()
-    metrics.ZALO_REQUEST_SECONDS.labels(metrics.LABELS.oa(n.oa_id), endpoint).observe(time.perf_counter() - started)
+    oa = metrics.LABELS.oa(n.oa_id)
+    metrics.child(metrics.ZALO_REQUESTS, oa, endpoint, outcome, str(code if code is not None else "")).inc()
+    metrics.child(metrics.ZALO_REQUEST_SECONDS, oa, endpoint).observe(time.perf_counter() - started)
 
 
 def _reason(exc: DeliveryError) -> str:

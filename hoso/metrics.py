@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from prometheus_client import (
@@ -379,3 +379,20 @@ def serve(port: int, role: str | None = None, health: Health | None = None) -> T
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="hoso-metrics", daemon=True).start()
     return server
+
+
+_children: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once per label set.
+
+    prometheus_client's ``labels()`` validates its arguments and takes a lock on every call; the dispatcher
+    makes several such calls per message, which showed in its profile. Label values are bounded (see
+    ``LABELS``), so the cache is too.
+    """
+    key = (metric, labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found

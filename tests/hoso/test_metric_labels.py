@@ -25,3 +25,16 @@ def test_oa_ids_outside_the_registry_are_other():
 def test_an_unconfigured_process_passes_values_through():
     labels = BoundedLabels()
     assert labels.agency("000.00.49.H22") == "000.00.49.H22" and labels.oa("x") == "x"
+
+
+def test_a_cached_label_child_is_the_metrics_own_series_and_counts_into_it():
+    from hoso import metrics
+
+    first = metrics.child(metrics.DELIVERIES, "oa-child-spec", "sent")
+    assert metrics.child(metrics.DELIVERIES, "oa-child-spec", "sent") is first
+    assert first is metrics.DELIVERIES.labels("oa-child-spec", "sent")
+    before = metrics.REGISTRY.get_sample_value("hoso_deliveries_total", {"oa": "oa-child-spec", "outcome": "sent"})
+    first.inc()
+    after = metrics.REGISTRY.get_sample_value("hoso_deliveries_total", {"oa": "oa-child-spec", "outcome": "sent"})
+    assert after == (before or 0.0) + 1
+    assert metrics.child(metrics.DELIVERIES, "oa-child-spec", "dead_lettered") is not first
