@@ -286,6 +286,12 @@ async def test_the_sent_log_stops_a_re_read_record_from_being_sent_again(setting
     assert all(c == 1 for c in sim.state.tracking_counts.values())
 
 
+def settled_with_one_leader(*dispatchers: Dispatcher) -> bool:
+    """Every member owns a share of the notifications topic and exactly one of them holds partition 0."""
+    shares = [{tp for tp in d.owned if tp.topic == d.topics.notifications.name} for d in dispatchers]
+    return all(shares) and sum(d._is_token_leader() for d in dispatchers) == 1
+
+
 async def test_two_dispatchers_share_one_refresh_per_oa_through_the_token_leader(settings):
     notes = [note(i, f"8492000{i:04d}", oa=OAS[i % 2]) for i in range(400)]
     publish(settings, notes[:100])
@@ -294,11 +300,9 @@ async def test_two_dispatchers_share_one_refresh_per_oa_through_the_token_leader
         tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
         async with asyncio.timeout(90):
             # Leadership follows partition 0, which is owned only once its sent-log is loaded after a rebalance:
-            # wait for the group to settle with exactly one leader (a timeout here means it never did).
-            while len(sim.state.tracking_counts) < 100 or sorted(d._is_token_leader() for d in (first, second)) != [
-                False,
-                True,
-            ]:
+            # wait for the group to settle with both members owning notification partitions and exactly one
+            # leader (a timeout here means it never did).
+            while len(sim.state.tracking_counts) < 100 or not settled_with_one_leader(first, second):
                 await asyncio.sleep(0.05)
             async with httpx.AsyncClient(base_url=sim.url) as http:
                 await http.post("/_sim/tokens/expire")
