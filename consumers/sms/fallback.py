@@ -20,10 +20,7 @@ SMS sent-log before the offset is committed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,16 +28,13 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 
-from consumers.sentlog import SentLog
+from consumers.send_once import SendOnceConsumer, run_until_signalled
 from consumers.sms.message import SmsPlan, plan
 from consumers.sms.providers import ProviderRegistry, SendOutcome, load_providers
 from hoso import metrics
 from hoso.errors import ConfigurationError
-from hoso.health import Health
-from hoso.kafka import clients as kafka_clients
-from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
 
 log = logging.getLogger("hoso.sms")
@@ -64,30 +58,11 @@ class SmsStats:
         return sum(self.outcomes.values())
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, fallback: SmsFallback) -> None:
-        self.f = fallback
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        if self.f.health is not None:
-            self.f.health.revoked()
-        self.f.sent_log_ready.clear()
-        self.f.sent_log.forget(sorted({tp.partition for tp in revoked}))
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        # aiokafka starts fetching newly assigned partitions while this callback still runs, so records are
-        # held back (``sent_log_ready``) until the sent-log is loaded; otherwise a re-read failure could be
-        # texted again before the log that says it was already texted is known.
-        self.f.sent_log_ready.clear()
-        loaded = await self.f.sent_log.load(sorted({tp.partition for tp in assigned}))
-        self.f.sent_log_ready.set()
-        if self.f.health is not None:
-            self.f.health.assigned(len(assigned))
-        log.info("assigned %d partitions; %d recent texts loaded from the SMS sent-log", len(assigned), loaded)
-
-
-class SmsFallback:
+class SmsFallback(SendOnceConsumer):
     """One member of the SMS fallback consumer group."""
+
+    what = "SMS fallback"
+    loaded_what = "recent texts loaded from the SMS sent-log"
 
     def __init__(
         self,
@@ -101,67 +76,26 @@ class SmsFallback:
             if not settings.sms_config:
                 raise ConfigurationError("the SMS fallback is off: set HOSO_SMS_CONFIG to a providers file")
             providers = load_providers(Path(settings.sms_config))
-        self.settings = settings
-        self.providers = providers
-        self.topics = settings.topics
-        self.client_config = kafka_clients.aiokafka(settings)
-        # Read back as far as a failure can be texted at all (older ones are skipped as stale).
-        self.sent_log = SentLog(self.client_config, self.topics.sms_sent_log.name, settings.sms_max_age_s + 3600)
-        self.stats = SmsStats()
-        self._http = httpx.AsyncClient(timeout=settings.sms_timeout_s, transport=transport)
-        self._backoff = backoff_s
-        self._stopping = asyncio.Event()
-        self.sent_log_ready = asyncio.Event()
-        self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
-        self.health: Health | None = None
-        """Probe state (``hoso sms`` sets it): the fetch loop polls, and a provider outage waited out counts."""
-
-    def stop(self) -> None:
-        """Finish the records in hand, commit, leave (SIGTERM)."""
-        self._stopping.set()
-
-    async def run(self) -> None:
-        """Consume until stopped."""
-        self._producer = AIOKafkaProducer(
-            **self.client_config, acks="all", enable_idempotence=True, client_id="hoso-sms"
-        )
-        await self._producer.start()
-        self._consumer = AIOKafkaConsumer(
-            **self.client_config,
-            group_id=self.settings.sms_group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=100,
+        super().__init__(
+            settings,
+            log=log,
+            topic=settings.topics.delivery_failures.name,
+            group=settings.sms_group,
             client_id="hoso-sms",
+            producer_client_id="hoso-sms",
+            sent_log_topic=settings.topics.sms_sent_log.name,
+            # Read back as far as a failure can be texted at all (older ones are skipped as stale).
+            sent_log_lookback_s=settings.sms_max_age_s + 3600,
+            http=httpx.AsyncClient(timeout=settings.sms_timeout_s, transport=transport),
+            backoff_s=backoff_s,
         )
-        self._consumer.subscribe([self.topics.delivery_failures.name], listener=_Rebalance(self))
-        await self._consumer.start()
-        log.info("SMS fallback consuming %s as %s", self.topics.delivery_failures.name, self.settings.sms_group)
-        try:
-            while not self._stopping.is_set():
-                batches = await self._consumer.getmany(timeout_ms=200)
-                self._progress()
-                if not batches:
-                    continue
-                while not self.sent_log_ready.is_set() and not self._stopping.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.sent_log_ready.wait(), 0.5)
-                owned = self._consumer.assignment()
-                await asyncio.gather(*(self._partition(tp, records) for tp, records in batches.items() if tp in owned))
-        finally:
-            with contextlib.suppress(Exception):
-                await self._consumer.stop()
-            await self._producer.stop()
-            await self._http.aclose()
-            log.info("SMS fallback stopped: %s", self.stats.outcomes)
+        self.providers = providers
+        self.stats = SmsStats()
 
-    async def _partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        assert self._consumer is not None
-        for record in records:
-            if self._stopping.is_set() or not await self._handle(tp, record):
-                return  # not committed: the next owner (or this process restarted) handles it
-            await self._consumer.commit({tp: record.offset + 1})
+    @property
+    def outcomes(self) -> dict[str, int]:  # type: ignore[override]
+        """Records finished, by outcome (the same totals as ``stats``)."""
+        return self.stats.outcomes
 
     async def _handle(self, tp: TopicPartition, record: ConsumerRecord) -> bool:
         """Handle one failure record; False when stopping interrupted it (it must be handled again)."""
@@ -182,10 +116,7 @@ class SmsFallback:
         if outcome == "stopped":
             return False
         if outcome == "sent":
-            assert self._producer is not None
-            await self.sent_log.record(
-                self._producer, tp.partition, record.key, decided.tracking_id, message_id, decided.oa_id
-            )
+            await self._note_sent(tp, record, decided.tracking_id, message_id, decided.oa_id)
         self._count(decided.oa_id, outcome)
         return True
 
@@ -215,23 +146,10 @@ class SmsFallback:
                     result.code,
                     result.reason,
                 )
-            pause = self._backoff[min(attempt, len(self._backoff) - 1)]
+            pause = self._retry_delay(attempt)
             attempt += 1
-            await self._pause(pause)  # waiting out the provider on purpose: restarting would not help
-            if self._stopping.is_set():
+            if not await self._pause(pause):  # waiting out the provider on purpose: restarting would not help
                 return "stopped", ""
-
-    def _progress(self) -> None:
-        if self.health is not None:
-            self.health.polled()
-
-    async def _pause(self, seconds: float) -> None:
-        """Wait ``seconds`` or until stopped, telling the probe every few seconds that this is on purpose."""
-        deadline = time.monotonic() + seconds
-        while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
-            self._progress()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), min(left, 5.0))
 
     def _count(self, oa: str, outcome: str) -> None:
         self.stats.add(outcome)
@@ -248,20 +166,4 @@ def _oa_of(failure: Any) -> str:
 
 def run_sms(settings: Settings) -> None:
     """Run the SMS fallback until SIGTERM/SIGINT (refuses to start when it is not configured)."""
-    fallback = SmsFallback(settings)
-    fallback.health = Health(
-        "sms", loop_stall_s=settings.health_loop_stall_s, poll_stall_s=settings.health_poll_stall_s, consumer=True
-    )
-    metrics.serve(settings.metrics_port, "sms", fallback.health)
-    if settings.metrics_port:
-        start_lag_exporter(settings, settings.sms_group, [settings.topics.delivery_failures.name])
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, fallback.stop)
-        assert fallback.health is not None
-        beating = fallback.health.start_heartbeat()  # noqa: F841 (kept referenced for the life of the loop)
-        await fallback.run()
-
-    asyncio.run(main())
+    run_until_signalled(SmsFallback(settings), "sms")
