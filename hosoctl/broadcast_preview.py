@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from kafka import KafkaConsumer, TopicPartition
 
+from hoso.kafka.read_to_end import read_compacted
 from hoso.settings import Settings
 from schemas.broadcast import Broadcast
 from streams import audience as aud
@@ -43,33 +43,6 @@ class AudiencePreview:
         )
 
 
-def table(client_config: dict[str, Any], topic: str) -> dict[bytes, bytes]:
-    """The current content of a compacted table changelog: latest value per key, tombstones applied."""
-    consumer = KafkaConsumer(**client_config, enable_auto_commit=False, group_id=None)
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
-        if not tps:
-            return {}
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
-        out: dict[bytes, bytes] = {}
-        pending = {tp for tp in tps if consumer.position(tp) < ends[tp]}
-        while pending:
-            for records in consumer.poll(timeout_ms=1000).values():
-                for r in records:
-                    if r.key is None:
-                        continue
-                    if r.value is None:
-                        out.pop(r.key, None)
-                    else:
-                        out[r.key] = r.value
-            pending = {tp for tp in pending if consumer.position(tp) < ends[tp]}
-        return out
-    finally:
-        consumer.close()
-
-
 def preview(settings: Settings, client_config: dict[str, Any], broadcast: Broadcast) -> AudiencePreview:
     """Count the broadcast's audience from the table changelogs (see the module docstring)."""
     topics = settings.topics
@@ -80,11 +53,11 @@ def preview(settings: Settings, client_config: dict[str, Any], broadcast: Broadc
         served[oa_id] = (*served.get(oa_id, ()), province)
     followers: dict[str, Any] = {}
     if not broadcast.is_policy:  # policy news goes to the OA audience only (streams.audience)
-        states = table(client_config, topics.dossier_state_changelog.name)
-        follower_rows = table(client_config, topics.followers_changelog.name)
+        states = read_compacted(client_config, topics.dossier_state_changelog.name)
+        follower_rows = read_compacted(client_config, topics.followers_changelog.name)
         followers = recipients(states.items(), follower_rows.get, broadcast)
-    rows = table(client_config, topics.oa_audience_changelog.name)
-    contacts = table(client_config, topics.citizen_contact_changelog.name)
+    rows = read_compacted(client_config, topics.oa_audience_changelog.name)
+    contacts = read_compacted(client_config, topics.citizen_contact_changelog.name)
 
     def person_of(sid: str) -> str:
         raw = contacts.get(sid.encode())

@@ -12,8 +12,7 @@ from datetime import date, datetime
 from fnmatch import fnmatchcase
 from typing import Any, TextIO
 
-from kafka import KafkaConsumer, TopicPartition
-
+from hoso.kafka.read_to_end import read_compacted
 from schemas.codec import decode
 from schemas.common import VN_TZ
 from schemas.rating import RATING_LABEL_VI, Rating, danh_gia_hai_long
@@ -33,30 +32,7 @@ COLUMNS = (
 
 def current_ratings(client_config: dict[str, Any], topic: str) -> dict[bytes, Rating]:
     """The live rating of every key on the topic (invalid records are skipped)."""
-    consumer = KafkaConsumer(**client_config, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return {}
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
-        out: dict[bytes, Rating] = {}
-        pending = {tp for tp in tps if consumer.position(tp) < ends[tp]}
-        while pending:
-            for records in consumer.poll(timeout_ms=1000).values():
-                for r in records:
-                    if r.value is None:
-                        out.pop(r.key, None)
-                        continue
-                    rating, _ = decode(Rating, r.value)
-                    if rating is not None:
-                        out[r.key] = rating
-            pending = {tp for tp in pending if consumer.position(tp) < ends[tp]}
-        return out
-    finally:
-        consumer.close()
+    return read_compacted(client_config, topic, lambda value: decode(Rating, value)[0])
 
 
 def select(ratings: dict[bytes, Rating], agency: str, start: date, end: date) -> Iterator[Rating]:
