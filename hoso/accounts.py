@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import orjson
-
+from hoso.config_file import config_entries
 from hoso.errors import ConfigurationError
 
 
@@ -73,23 +71,11 @@ def load_registry(path: Path | None, default_oa: str) -> OARegistry:
     """Read the OA file (or the demo OA when ``path`` is None), failing clearly on a bad file."""
     if path is None or str(path) == "":
         return OARegistry(oas={DEMO_OA.oa_id: DEMO_OA}, default_oa=default_oa)
-    try:
-        raw: Any = orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise ConfigurationError(f"HOSO_OA_CONFIG {path}: {exc}") from exc
-    items = raw.get("oas") if isinstance(raw, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ConfigurationError(f"HOSO_OA_CONFIG {path}: expected {{'oas': [ {{...}}, ... ]}}")
+    raw, items = config_entries(
+        path, "HOSO_OA_CONFIG", "oas", fields=_FIELDS, required={"oa_id", "app_id", "secret_key"}
+    )
     oas: dict[str, OA] = {}
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ConfigurationError(f"HOSO_OA_CONFIG {path}: oas[{i}] is not an object")
-        unknown = set(item) - _FIELDS
-        missing = {"oa_id", "app_id", "secret_key"} - set(item)
-        if unknown or missing:
-            raise ConfigurationError(
-                f"HOSO_OA_CONFIG {path}: oas[{i}] unknown keys {sorted(unknown)}, missing {sorted(missing)}"
-            )
+    for item in items:
         item = {**item, "provinces": tuple(item.get("provinces", ()))}
         oa = OA(**item)
         if oa.oa_id in oas:

@@ -15,10 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
 
-import orjson
-
+from hoso.config_file import config_entries
 from hoso.errors import ConfigurationError
 
 
@@ -56,21 +54,12 @@ _FIELDS = set(AgencyEndpoint.__dataclass_fields__)
 
 def load_endpoints(path: Path) -> Endpoints:
     """Read the endpoints file, failing clearly on a bad one."""
-    try:
-        raw: Any = orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise ConfigurationError(f"HOSO_RATINGS_SYNC_CONFIG {path}: {exc}") from exc
-    items = raw.get("agencies") if isinstance(raw, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ConfigurationError(f"HOSO_RATINGS_SYNC_CONFIG {path}: expected {{'agencies': [ {{...}}, ... ]}}")
+    _, items = config_entries(
+        path, "HOSO_RATINGS_SYNC_CONFIG", "agencies", fields=_FIELDS, required={"name", "codes", "url"}
+    )
     out = []
     for i, item in enumerate(items):
         where = f"HOSO_RATINGS_SYNC_CONFIG {path}: agencies[{i}]"
-        if not isinstance(item, dict):
-            raise ConfigurationError(f"{where} is not an object")
-        unknown, missing = set(item) - _FIELDS, {"name", "codes", "url"} - set(item)
-        if unknown or missing:
-            raise ConfigurationError(f"{where} unknown keys {sorted(unknown)}, missing {sorted(missing)}")
         codes = item["codes"]
         if not isinstance(codes, list) or not codes or not all(isinstance(c, str) and c for c in codes):
             raise ConfigurationError(f"{where}.codes must be a non-empty list of agency codes")

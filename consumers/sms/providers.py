@@ -28,6 +28,7 @@ import httpx
 import orjson
 
 from hoso import metrics
+from hoso.config_file import config_entries
 from hoso.errors import ConfigurationError
 
 SEND_PATH = "/sms/send"
@@ -149,22 +150,9 @@ _REQUIRED = {"name", "url", "api_key", "brandname"}
 
 def load_providers(path: Path) -> ProviderRegistry:
     """Read ``HOSO_SMS_CONFIG``, failing clearly on a bad file."""
-    try:
-        raw: Any = orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise ConfigurationError(f"HOSO_SMS_CONFIG {path}: {exc}") from exc
-    items = raw.get("providers") if isinstance(raw, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ConfigurationError(f"HOSO_SMS_CONFIG {path}: expected {{'providers': [ {{...}}, ... ]}}")
+    raw, items = config_entries(path, "HOSO_SMS_CONFIG", "providers", fields=_FIELDS, required=_REQUIRED)
     providers: dict[str, SmsProvider] = {}
     for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ConfigurationError(f"HOSO_SMS_CONFIG {path}: providers[{i}] is not an object")
-        unknown, missing = set(item) - _FIELDS, _REQUIRED - set(item)
-        if unknown or missing:
-            raise ConfigurationError(
-                f"HOSO_SMS_CONFIG {path}: providers[{i}] unknown keys {sorted(unknown)}, missing {sorted(missing)}"
-            )
         oa_ids = item.get("oa_ids", [])
         if isinstance(oa_ids, str) or not isinstance(oa_ids, list):
             raise ConfigurationError(f"HOSO_SMS_CONFIG {path}: providers[{i}].oa_ids must be a list of OA ids")
