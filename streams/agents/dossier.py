@@ -19,7 +19,7 @@ from streams.batching import Batch
 from streams.context import StreamsApp, engine_for, stage
 from streams.engine import FOREIGN, REVIEW, owner_of
 from streams.fanout import partition_of
-from streams.join import invalid_envelope, join, parse, refusal
+from streams.join import join, parse, refusal
 
 log = logging.getLogger("hoso.streams")
 
@@ -111,16 +111,7 @@ def register(ctx: StreamsApp) -> None:
                     problems = [Problem("", f"internal error while processing: {type(exc).__name__}: {exc}")]
                 if problems:
                     metrics.EVENTS.labels("invalid", "unknown").inc()  # refusals are counted by reason as well
-                    envelope = invalid_envelope(
-                        record.key,
-                        record.value,
-                        problems,
-                        topic=msg.topic,
-                        partition=msg.partition,
-                        offset=msg.offset,
-                        now=now,
-                    )
-                    batch.send(invalid, record.key, envelope)
+                    batch.send(invalid, record.key, guard.envelope(record, problems, now))
 
     @ctx.app.agent(subscription_changes, name="apply_subscription_changes")
     async def apply_subscription_changes(stream: faust.StreamT) -> None:
