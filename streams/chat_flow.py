@@ -171,6 +171,22 @@ def reply(
     )
 
 
+def _answer(result: DossierResult, cmd: DossierCommand, text: str, *, now: datetime, code: str | None) -> None:
+    """Add the reply to the citizen who sent ``cmd``, when it asked for one (a fan-out step does not)."""
+    if cmd.reply_to and cmd.reply_subscriber_id:
+        result.replies.append(
+            reply(
+                text,
+                user_id=cmd.reply_to,
+                sid=cmd.reply_subscriber_id,
+                command_id=cmd.command_id,
+                oa_id=cmd.oa_id,
+                now=now,
+                code=code,
+            )
+        )
+
+
 def on_zalo_event(
     event: ZaloEvent,
     *,
@@ -533,18 +549,8 @@ def on_dossier_command(
             result.citizen_commands.append(_citizen(cmd, CitizenAction.PENDING_DONE, cmd.reply_subscriber_id))
         else:
             text = replies.followed(state, full=full)
-    if text and cmd.reply_to and cmd.reply_subscriber_id:
-        result.replies.append(
-            reply(
-                text,
-                user_id=cmd.reply_to,
-                sid=cmd.reply_subscriber_id,
-                command_id=cmd.command_id,
-                oa_id=cmd.oa_id,
-                now=now,
-                code=code,
-            )
-        )
+    if text:
+        _answer(result, cmd, text, now=now, code=code)
     return result
 
 
@@ -701,18 +707,7 @@ def _rate(cmd: DossierCommand, state: DossierState | None, followers: Followers,
     if rating is None or text is None:
         return DossierResult("not_rated")
     result = DossierResult("rated", ratings=[rating])
-    if cmd.reply_to and cmd.reply_subscriber_id:
-        result.replies.append(
-            reply(
-                text,
-                user_id=cmd.reply_to,
-                sid=cmd.reply_subscriber_id,
-                command_id=cmd.command_id,
-                oa_id=cmd.oa_id,
-                now=now,
-                code=cmd.ma_ho_so,
-            )
-        )
+    _answer(result, cmd, text, now=now, code=cmd.ma_ho_so)
     return result
 
 
