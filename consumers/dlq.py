@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
+from hoso.kafka.read_to_end import records_to_end
 from schemas import codec
 from schemas.notification import Notification
 from schemas.topics import Topics
@@ -34,19 +35,8 @@ class DeadLetter:
 
 def read(client: dict[str, Any], topics: Topics) -> Iterator[DeadLetter]:
     """Every dead letter currently on the topic, oldest first."""
-    topic = topics.notifications_dead.name
-    consumer = KafkaConsumer(**client, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for r in records:
-                    yield _letter(r.offset, r.key, r.value)
-    finally:
-        consumer.close()
+    for r in records_to_end(client, topics.notifications_dead.name):
+        yield _letter(r.offset, r.key, r.value)
 
 
 def _letter(offset: int, key: bytes | None, raw: bytes | None) -> DeadLetter:

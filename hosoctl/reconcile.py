@@ -17,6 +17,7 @@ import orjson
 from pydantic import SecretStr
 
 from hoso.kafka.clients import kafka_python
+from hoso.kafka.read_to_end import records_to_end
 from hoso.settings import Settings
 from schemas.common import VN_TZ, normalize_phone, now_vn
 from schemas.dossier_event import Status
@@ -160,24 +161,12 @@ def malformed_records(count: int, topic_key: str) -> Iterator[tuple[bytes, bytes
 
 def recorded_failures(settings: Settings, topic: str) -> dict[str, dict[str, Any]]:
     """Delivery failures recorded so far, by tracking id."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(**kafka_python(settings), enable_auto_commit=False)
     out: dict[str, dict[str, Any]] = {}
-    try:
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            for records in consumer.poll(timeout_ms=500).values():
-                for r in records:
-                    item = orjson.loads(r.value)
-                    tracking = (item.get("notification") or {}).get("tracking_id")
-                    if tracking:
-                        out[tracking] = {"code": item.get("code"), "reason": item.get("reason")}
-    finally:
-        consumer.close()
+    for r in records_to_end(kafka_python(settings), topic, poll_ms=500):
+        item = orjson.loads(r.value)
+        tracking = (item.get("notification") or {}).get("tracking_id")
+        if tracking:
+            out[tracking] = {"code": item.get("code"), "reason": item.get("reason")}
     return out
 
 
