@@ -10,30 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-import orjson
 import pytest
 
-from consumers.dispatcher import Dispatcher
 from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
-from hosoctl.processes import Process, free_port
-from producers.publisher import Publisher
-from producers.webhook import WebhookReceiver
+from hosoctl.processes import free_port
 from tests.factories import event
-from zalo_simulator import SimulatorConfig, receipt_signature, start
+from tests.integration.webhooks import OA_ID, post_signed, text_from, zalo_call
+from tests.integration.workers import start_worker
+from tests.integration.zalo_stack import ZBS, Stack, zalo_stack
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
-CS = "/v3.0/oa/message/cs"
-ZBS = "/message/template"
 OWNER_NAME = "Nguyễn Thị Lan"
 PRIVATE = (OWNER_NAME, "Cấp giấy phép xây dựng", "Thiếu bản vẽ thiết kế", "Bản vẽ thiết kế", "Bản sao CCCD")
 
@@ -57,7 +52,7 @@ def stack_settings(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactor
         }
     ).replace(quiet_hours="", collapse_window_s=0.0, streams_web_port=free_port())
     create_topics(kafka_python(settings), settings.topics)
-    worker = Process("worker", ["worker"], settings.to_env(), home / "worker.log").start()
+    worker = start_worker(settings, home / "worker.log")
     try:
         yield settings
     finally:
@@ -65,36 +60,21 @@ def stack_settings(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactor
 
 
 @dataclass
-class Live:
+class Live(Stack):
     """One test's view of the stack: send as a citizen, publish as an agency, read what Zalo delivered."""
 
-    settings: Settings
-    url: str
     http: httpx.AsyncClient
-    sim: object
-    publisher: Publisher
-
-    def to_user(self, user: str) -> list[str]:
-        return [m.text or "" for m in self.sim.state.messages if m.endpoint == CS and m.recipient == user]
 
     def to_phone(self, phone84: str) -> list[dict]:
         return [m.template_data or {} for m in self.sim.state.messages if m.endpoint == ZBS and m.recipient == phone84]
 
     async def post(self, payload: dict) -> int:
-        payload = {"app_id": "hoso-demo-app", "timestamp": str(time.time_ns() // 1_000_000), **payload}
-        body = orjson.dumps(payload)
-        sig = receipt_signature("hoso-demo-app", body, payload["timestamp"], "hoso-demo-oa-secret")
-        return (await self.http.post(self.url, content=body, headers={"X-ZEvent-Signature": "mac=" + sig})).status_code
+        return await post_signed(self.http, self.url, zalo_call(payload))
 
     async def say(self, user: str, text: str) -> None:
-        payload = {
-            "sender": {"id": user},
-            "recipient": {"id": "hoso-demo-oa"},
-            "event_name": "user_send_text",
-            "message": {"msg_id": uuid.uuid4().hex, "text": text},
-        }
+        msg_id = uuid.uuid4().hex  # one message, restamped on each try (503 while new topics still elect leaders)
         async with asyncio.timeout(60):
-            while await self.post(payload) != 200:  # 503 while new topics still elect leaders
+            while await post_signed(self.http, self.url, text_from(user, text, msg_id)) != 200:
                 await asyncio.sleep(1)
 
     async def ask(self, user: str, text: str, expect: Callable[[str], bool], timeout: float = 90) -> str:
@@ -122,21 +102,8 @@ class Live:
 
 @asynccontextmanager
 async def live(settings: Settings) -> AsyncIterator[Live]:
-    receiver = WebhookReceiver(settings)
-    url = await receiver.start(host="127.0.0.1", port=0)
-    async with await start(SimulatorConfig(receipt_delay_s=0.05, webhook_url=url)) as sim:
-        scoped = settings.replace(zalo_zbs_url=sim.url, zalo_oa_url=sim.url, zalo_oauth_url=sim.url)
-        dispatcher = Dispatcher(scoped)
-        dispatching = asyncio.create_task(dispatcher.run())
-        publisher = Publisher(kafka_python(scoped), scoped.topics.dossier_events.name)
-        try:
-            async with httpx.AsyncClient(timeout=10) as http:
-                yield Live(scoped, url, http, sim, publisher)
-        finally:
-            publisher.close()
-            dispatcher.stop()
-            await dispatching
-            await receiver.stop()
+    async with zalo_stack(settings) as stack, httpx.AsyncClient(timeout=10) as http:
+        yield Live(stack.settings, stack.url, stack.sim, stack.publisher, http)
 
 
 def code_for(n: int) -> str:
@@ -195,7 +162,7 @@ async def test_a_stranger_who_types_the_owners_phone_cannot_stop_the_owners_noti
         before = len(stack.to_user(stranger))
         submitted = {
             "sender": {"id": stranger},
-            "recipient": {"id": "hoso-demo-oa"},
+            "recipient": {"id": OA_ID},
             "event_name": "user_submit_info",
             "info": {"name": OWNER_NAME, "phone": phone, "address": "Hạ Long"},
         }
@@ -245,7 +212,7 @@ async def test_an_oa_unfollow_leaves_phone_notices_running(stack_settings: Setti
     async with live(stack_settings) as stack:
         stack.publisher.publish(event("RECEIVED", sequence=1, dossier=code, recipients=owner(phone)))
         await prove_by_otp(stack, citizen, code, phone84)
-        unfollow = {"oa_id": "hoso-demo-oa", "follower": {"id": citizen}, "event_name": "unfollow", "source": "oa"}
+        unfollow = {"oa_id": OA_ID, "follower": {"id": citizen}, "event_name": "unfollow", "source": "oa"}
         assert await stack.post(unfollow) == 200
         # The unfollow is applied before the look-up behind it (one citizen's events stay in order); once the
         # look-up is answered, the chat follow is gone.

@@ -10,10 +10,7 @@ from the Zalo simulator.
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,19 +18,18 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from consumers.dispatcher import Dispatcher
 from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
-from hosoctl.processes import Process, free_port
-from producers.webhook import WebhookReceiver
+from hosoctl.processes import free_port
 from streams.fanout import partition_of
 from tests.factories import event
-from zalo_simulator import SimulatorConfig, receipt_signature, start
+from tests.integration.webhooks import post_signed, text_from
+from tests.integration.workers import ask_until, start_worker, wait_for
+from tests.integration.zalo_stack import zalo_stack
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
 USER = "5830000000000000077"
-CS = "/v3.0/oa/message/cs"
 
 
 def crc32_partition(key: bytes, partitions: int) -> int:
@@ -50,34 +46,6 @@ def dossier_off_murmur2(partitions: int) -> str:
     raise AssertionError("no such code")
 
 
-def chat(text: str) -> bytes:
-    return orjson.dumps(
-        {
-            "app_id": "hoso-demo-app",
-            "sender": {"id": USER},
-            "recipient": {"id": "hoso-demo-oa"},
-            "event_name": "user_send_text",
-            "message": {"msg_id": uuid.uuid4().hex, "text": text},
-            "timestamp": str(time.time_ns() // 1_000_000),
-        }
-    )
-
-
-def signed(body: bytes) -> dict[str, str]:
-    ts = orjson.loads(body)["timestamp"]
-    return {"X-ZEvent-Signature": receipt_signature("hoso-demo-app", body, ts, "hoso-demo-oa-secret")}
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float, what: str, worker: Process) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                assert worker.alive, worker.tail()
-                await asyncio.sleep(0.2)
-    except TimeoutError:
-        raise AssertionError(f"{what}; worker log:\n{worker.tail()}") from None
-
-
 @pytest.mark.timeout(400)
 async def test_a_crc32_partitioning_producer_reaches_a_chat_follower_and_held_messages_are_released(
     settings, tmp_path: Path
@@ -87,23 +55,17 @@ async def test_a_crc32_partitioning_producer_reaches_a_chat_follower_and_held_me
     P = topics.dossier_events.partitions
     dossier = dossier_off_murmur2(P)
     key = dossier.encode()
-    receiver = WebhookReceiver(settings)
-    url = await receiver.start(host="127.0.0.1", port=0)
-    async with await start(SimulatorConfig(receipt_delay_s=0.05, webhook_url=url)) as sim:
-        settings = settings.replace(
-            zalo_zbs_url=sim.url,
-            zalo_oa_url=sim.url,
-            zalo_oauth_url=sim.url,
-            quiet_hours="",
-            collapse_window_s=0.0,
-            settle_s=1.0,
-            survey_delay_s=2.0,
-            lifecycle_tick_s=0.5,
-            streams_web_port=free_port(),
-        )
-        worker = Process("worker", ["worker"], settings.to_env(), tmp_path / "worker.log").start()
-        dispatcher = Dispatcher(settings)
-        dispatching = asyncio.create_task(dispatcher.run())
+    async with zalo_stack(
+        settings,
+        quiet_hours="",
+        collapse_window_s=0.0,
+        settle_s=1.0,
+        survey_delay_s=2.0,
+        lifecycle_tick_s=0.5,
+        streams_web_port=free_port(),
+    ) as stack:
+        settings = stack.settings
+        worker = start_worker(settings, tmp_path / "worker.log")
         # The agency's own client: explicit partitions as librdkafka computes them, nothing of ours.
         agency = KafkaProducer(**kafka_python(settings), acks="all")
 
@@ -114,22 +76,22 @@ async def test_a_crc32_partitioning_producer_reaches_a_chat_follower_and_held_me
             ).get(timeout=30)
 
         def to_user() -> list[str]:
-            return [m.text or "" for m in sim.state.messages if m.endpoint == CS and m.recipient == USER]
+            return stack.to_user(USER)
 
         try:
             publish("RECEIVED", 1, "Đã tiếp nhận hồ sơ")
             async with httpx.AsyncClient(timeout=10) as http:
 
                 async def say(text: str) -> int:
-                    body = chat(text)
-                    return (await http.post(url, content=body, headers=signed(body))).status_code
+                    return await post_signed(http, stack.url, text_from(USER, text))
 
                 # The worker needs a while to join its group; ask until the dossier is known, then follow it.
-                async with asyncio.timeout(180):
-                    while not any("Tình trạng: Đã tiếp nhận hồ sơ" in t for t in to_user()):
-                        assert worker.alive, worker.tail()
-                        assert await say(f"TC {dossier}") in (200, 503)
-                        await asyncio.sleep(3)
+                await ask_until(
+                    lambda: say(f"TC {dossier}"),
+                    lambda: any("Tình trạng: Đã tiếp nhận hồ sơ" in t for t in to_user()),
+                    worker,
+                    timeout=180,
+                )
                 assert await say(f"DK {dossier}") == 200
                 await wait_for(lambda: any(t.startswith("Đã đăng ký") for t in to_user()), 60, "no DK reply", worker)
 
@@ -162,7 +124,4 @@ async def test_a_crc32_partitioning_producer_reaches_a_chat_follower_and_held_me
             assert len(notices) == 4, notices  # supplement, in process, returned, survey: each once
         finally:
             agency.close()
-            dispatcher.stop()
-            await dispatching
-            await receiver.stop()
             worker.stop()

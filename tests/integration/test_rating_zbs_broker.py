@@ -17,19 +17,16 @@ import httpx
 import orjson
 import pytest
 
-from consumers.dispatcher import Dispatcher
 from consumers.ratings.sync import RatingSync
 from hoso import metrics
 from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
-from hosoctl.processes import Process
-from producers.publisher import Publisher
-from producers.webhook import WebhookReceiver
 from tests.factories import DOSSIER, event
+from tests.integration.agency_system import endpoints
+from tests.integration.dispatching import run_until
 from tests.integration.test_citizen_chat_broker import PHONE_RECIPIENT, read
-from tests.integration.test_rating_chat_broker import agency  # noqa: F401 (fixture)
-from tests.integration.test_ratings_sync_broker import endpoints
-from zalo_simulator import SimulatorConfig, start
+from tests.integration.workers import start_worker, wait_for
+from tests.integration.zalo_stack import ZBS, zalo_stack
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
@@ -46,43 +43,33 @@ def latest_ratings(settings) -> dict[str, dict]:
 
 async def test_a_citizen_rating_the_zbs_survey_template_reaches_the_ratings_topic_and_the_agency(
     settings,
-    agency,  # noqa: F811 (the fixture)
+    agency,
     tmp_path: Path,
 ):
     create_topics(kafka_python(settings), settings.topics)
-    receiver = WebhookReceiver(settings)
-    url = await receiver.start(host="127.0.0.1", port=0)
-    async with await start(SimulatorConfig(receipt_delay_s=0.05, webhook_url=url)) as sim:
-        settings = settings.replace(
-            zalo_zbs_url=sim.url,
-            zalo_oa_url=sim.url,
-            zalo_oauth_url=sim.url,
-            quiet_hours="",
-            survey_delay_s=0.0,  # the invitation right after the result (once settled)
-            settle_s=0.5,
-            ratings_sync_group=f"{settings.topic_prefix}-ratings",
-        )
-        worker = Process("worker", ["worker"], settings.to_env(), tmp_path / "worker.log").start()
-        dispatcher = Dispatcher(settings)
-        dispatching = asyncio.create_task(dispatcher.run())
-        publisher = Publisher(kafka_python(settings), settings.topics.dossier_events.name)
-        before = {level: metrics.RATINGS.labels(AGENCY, level)._value.get() for level in ("hai_long", "rat_hai_long")}
+    before = {level: metrics.RATINGS.labels(AGENCY, level)._value.get() for level in ("hai_long", "rat_hai_long")}
+    async with zalo_stack(
+        settings,
+        quiet_hours="",
+        survey_delay_s=0.0,  # the invitation right after the result (once settled)
+        settle_s=0.5,
+        ratings_sync_group=f"{settings.topic_prefix}-ratings",
+    ) as stack:
+        settings, sim = stack.settings, stack.sim
+        worker = start_worker(settings, tmp_path / "worker.log")
         try:
-            publisher.publish(event("RECEIVED", sequence=1, recipients=PHONE_RECIPIENT))
-            publisher.publish(event("RESULT_RETURNED", sequence=2, recipients=PHONE_RECIPIENT))
+            stack.publisher.publish(event("RECEIVED", sequence=1, recipients=PHONE_RECIPIENT))
+            stack.publisher.publish(event("RESULT_RETURNED", sequence=2, recipients=PHONE_RECIPIENT))
 
             def zbs(template_id: str) -> list:
-                return [
-                    m for m in sim.state.messages if m.endpoint == "/message/template" and m.template_id == template_id
-                ]
+                return [m for m in sim.state.messages if m.endpoint == ZBS and m.template_id == template_id]
 
-            for _ in range(240):  # the worker needs a while to join the group
-                if zbs("hoso-survey-invited"):
-                    break
-                assert worker.alive, worker.tail()
-                await asyncio.sleep(0.5)
-            sent = [(m.endpoint, m.template_id) for m in sim.state.messages]
-            assert zbs("hoso-survey-invited"), f"no survey invitation; Zalo got {sent}"
+            await wait_for(  # the worker needs a while to join the group
+                lambda: bool(zbs("hoso-survey-invited")),
+                120,
+                lambda: f"no survey invitation; Zalo got {[(m.endpoint, m.template_id) for m in sim.state.messages]}",
+                worker,
+            )
             [invitation] = zbs("hoso-survey-invited")
             [received] = zbs("hoso-received")
             assert invitation.recipient == "84912345678"
@@ -96,10 +83,7 @@ async def test_a_citizen_rating_the_zbs_survey_template_reaches_the_ratings_topi
 
                 first = await rate(invitation.tracking_id, 4, feedbacks=["Cán bộ nhiệt tình"])
                 assert first["webhook_status"] == 200
-                async with asyncio.timeout(60):
-                    while not latest_ratings(settings):
-                        assert worker.alive, worker.tail()
-                        await asyncio.sleep(0.5)
+                await wait_for(lambda: bool(latest_ratings(settings)), 60, "no rating on the topic", worker, every=0.5)
                 [(key, rating)] = latest_ratings(settings).items()
                 assert (rating["ma_ho_so"], rating["muc_do"], rating["noi_dung"], rating["agency"]) == (
                     DOSSIER,
@@ -124,10 +108,6 @@ async def test_a_citizen_rating_the_zbs_survey_template_reaches_the_ratings_topi
                 await asyncio.sleep(2)
         finally:
             worker.stop()
-            dispatcher.stop()
-            await dispatching
-            publisher.close()
-            await receiver.stop()
 
     records = [orjson.loads(r.value) for r in read(settings, "ratings")]
     assert [(r["muc_do"], r["noi_dung"]) for r in records] == [(2, "Cán bộ nhiệt tình"), (3, "Rất nhanh")]
@@ -135,14 +115,7 @@ async def test_a_citizen_rating_the_zbs_survey_template_reaches_the_ratings_topi
     assert any("no survey invitation" in str(p) for p in parked), parked
 
     sync = RatingSync(settings, endpoints=endpoints(agency.url), backoff_s=(0.05,))
-    task = asyncio.create_task(sync.run())
-    try:
-        async with asyncio.timeout(60):
-            while sync.handled < len(records):
-                await asyncio.sleep(0.1)
-    finally:
-        sync.stop()
-        await task
+    await run_until(sync, lambda: sync.handled >= len(records))
     assert [(r["MaHoSo"], r["DanhGia"], r["NoiDungDanhGia"]) for r in agency.received] == [
         (DOSSIER, 2, "Cán bộ nhiệt tình"),
         (DOSSIER, 3, "Rất nhanh"),

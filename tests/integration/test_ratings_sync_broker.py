@@ -11,12 +11,9 @@ import csv
 import io
 from datetime import date, datetime
 
-import orjson
 import pytest
-from aiohttp import web
 from kafka import KafkaProducer
 
-from consumers.ratings.endpoints import AgencyEndpoint, Endpoints
 from consumers.ratings.export import current_ratings, select, write_csv
 from consumers.ratings.sync import RatingSync
 from hoso import metrics
@@ -24,45 +21,13 @@ from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from schemas.rating import Rating, RatingChannel, RatingLevel
 from streams.ratings import rating_record
+from tests.integration.agency_system import endpoints
 from tests.integration.dispatching import run_until
 
 pytestmark = pytest.mark.broker
 
 QN = "000.00.49.H22"
 QT = "000.00.12.H44"
-
-
-class AgencySystem:
-    """A one-stop system's rating endpoint: records every POST, answers 503 while ``failing``."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.headers: list[dict] = []
-        self.failing = 0
-        self.attempts = 0
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.attempts += 1
-        if self.failing:
-            self.failing -= 1
-            return web.json_response({"error": "busy"}, status=503)
-        self.received.append(orjson.loads(await request.read()))
-        self.headers.append(dict(request.headers))
-        return web.json_response({"ok": True})
-
-
-@pytest.fixture
-async def agency():
-    system = AgencySystem()
-    app = web.Application()
-    app.router.add_post("/api/danh-gia", system.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    system.url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/danh-gia"
-    yield system
-    await runner.cleanup()
 
 
 @pytest.fixture
@@ -91,10 +56,6 @@ def publish(settings, ratings: list[Rating]) -> None:
         key, value = rating_record(r)
         producer.send(settings.topics.ratings.name, key=key, value=value).get(10)
     producer.close()
-
-
-def endpoints(url: str) -> Endpoints:
-    return Endpoints((AgencyEndpoint(name="quangninh", codes=("000.00.*.H22",), url=url, token="t-qn"),))
 
 
 def count(agency: str, level: str) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 import uuid
 from datetime import timedelta
 
@@ -23,13 +22,13 @@ from consumers.dispatcher import Dispatcher
 from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from hosoctl.broadcast_preview import preview
-from hosoctl.processes import Process
 from producers.broadcast import publish_broadcast
 from schemas.broadcast import Broadcast
 from schemas.common import now_vn, pseudonym
 from schemas.notification import tracking_id_for
 from streams.fanout import partition_of
 from tests.factories import event
+from tests.integration.workers import start_worker, wait_for
 from zalo_simulator import SimulatorConfig, start
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -84,21 +83,13 @@ def broadcast(bid: str, kind: str, text: str) -> Broadcast:
     )
 
 
-async def wait_for(predicate, timeout: float, worker: Process, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert worker.alive, worker.tail()
-        assert time.monotonic() < deadline, f"timed out waiting for {what}; worker log:\n{worker.tail()}"
-        await asyncio.sleep(0.5)
-
-
 async def test_emergency_and_policy_reach_oa_followers_once_each_and_the_dry_run_counts_them(settings, tmp_path):
     topics = settings.topics
     key = settings.pseudonym_key.get_secret_value()
     client = kafka_python(settings)
     create_topics(client, topics)
     env = {**settings.to_env(), "HOSO_QUIET_HOURS": "", "HOSO_LIFECYCLE_TICK_S": "0.5"}
-    worker = Process("worker", ["worker"], env, tmp_path / "worker.log").start()
+    worker = start_worker(env, tmp_path / "worker.log")
     try:
         async with await start(SimulatorConfig()) as sim:
             dispatcher = Dispatcher(settings.replace(zalo_zbs_url=sim.url, zalo_oa_url=sim.url, quiet_hours=""))
@@ -140,8 +131,9 @@ async def test_emergency_and_policy_reach_oa_followers_once_each_and_the_dry_run
                 await wait_for(
                     lambda: preview(settings, client, alert).total == 3,
                     120,
-                    worker,
                     "the follows to reach the tables (PHONE, LAN, MINH)",
+                    worker,
+                    every=0.5,
                 )
                 counted = preview(settings, client, alert)
                 assert (counted.dossier_followers, counted.oa_audience, counted.total) == (2, 2, 3)
@@ -179,8 +171,9 @@ async def test_emergency_and_policy_reach_oa_followers_once_each_and_the_dry_run
                         and all(texts_to(who, NEWS) for who in (LAN, MINH))
                     ),
                     120,
-                    worker,
                     "the alert and the news at the simulator",
+                    worker,
+                    every=0.5,
                 )
                 await asyncio.sleep(3.0)  # a second copy would arrive by now
             finally:

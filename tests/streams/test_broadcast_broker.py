@@ -6,7 +6,6 @@ Done-when of issue 5: an alert to one province reaches all its subscribers and n
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 
 import orjson
@@ -16,12 +15,12 @@ from kafka import KafkaProducer
 from consumers.dispatcher import Dispatcher
 from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
-from hosoctl.processes import Process
 from producers.broadcast import publish_broadcast
 from schemas.common import now_vn
 from schemas.notification import tracking_id_for
 from streams.followers import subscriber_id
 from tests.factories import event
+from tests.integration.workers import start_worker, wait_for
 from zalo_simulator import SimulatorConfig, start
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -51,19 +50,11 @@ def dossier_events(settings) -> tuple[list[dict], dict[str, set[str]]]:
     return events, followers
 
 
-async def wait_for(predicate, timeout: float, worker: Process) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert worker.alive, worker.tail()
-        assert time.monotonic() < deadline, f"timed out; worker log:\n{worker.tail()}"
-        await asyncio.sleep(0.25)
-
-
 async def test_an_alert_to_one_province_reaches_all_its_subscribers_and_no_one_elsewhere(settings, tmp_path):
     topics = settings.topics
     create_topics(kafka_python(settings), topics)
     env = {**settings.to_env(), "HOSO_QUIET_HOURS": "", "HOSO_LIFECYCLE_TICK_S": "0.5"}
-    worker = Process("worker", ["worker"], env, tmp_path / "worker.log").start()
+    worker = start_worker(env, tmp_path / "worker.log")
     try:
         async with await start(SimulatorConfig()) as sim:
             dispatcher = Dispatcher(settings.replace(zalo_zbs_url=sim.url, zalo_oa_url=sim.url))
@@ -80,7 +71,7 @@ async def test_an_alert_to_one_province_reaches_all_its_subscribers_and_no_one_e
                     for e in events
                     for r in e["data"]["nguoi_nhan_thong_bao"]
                 }
-                await wait_for(lambda: received <= sim.state.tracking_counts.keys(), 120, worker)
+                await wait_for(lambda: received <= sim.state.tracking_counts.keys(), 120, "the dossier notices", worker)
 
                 broadcast = {
                     "broadcast_id": "bao-so-9-qn",
@@ -95,7 +86,9 @@ async def test_an_alert_to_one_province_reaches_all_its_subscribers_and_no_one_e
                 everyone = followers["22"] | followers["01"]
                 alert_ids = {sid: tracking_id_for("broadcast:bao-so-9-qn", sid) for sid in everyone}
                 wanted = {alert_ids[sid] for sid in followers["22"]}
-                await wait_for(lambda: wanted <= sim.state.tracking_counts.keys(), 60, worker)
+                await wait_for(
+                    lambda: wanted <= sim.state.tracking_counts.keys(), 60, "the alert to Quảng Ninh", worker
+                )
                 await asyncio.sleep(2.0)  # anything wrongly targeted would arrive by now
             finally:
                 dispatcher.stop()
