@@ -103,3 +103,36 @@ def dossier_state(**changes: Any) -> Any:
         updated_at="2026-11-28T09:02:00+07:00",
     )
     return DossierState(**{**base, **changes})
+
+
+def phone_notice(
+    tracking_id: str,
+    *,
+    subscriber_id: str = "sub-1",
+    phone: str = "84912345678",
+    name: str = "Lan",
+    oa_id: str = "hoso-demo-oa",
+    priority: Any = None,
+    template_id: str = "hoso-received",
+    template_data: dict[str, str] | None = None,
+    text: str = "tin",
+    dong_y_sms: bool | None = None,
+) -> Any:
+    """A valid dossier-status Notification to one person by phone (a ZBS template), created now, as the worker
+    emits it for the dispatcher."""
+    from schemas.common import now_vn
+    from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
+
+    return Notification(
+        tracking_id=tracking_id,
+        kind=Kind.DOSSIER_UPDATE,
+        priority=priority or Priority.DOSSIER,
+        created_at=now_vn(),
+        occurred_at=now_vn(),
+        oa_id=oa_id,
+        channel=SendChannel.ZBS_PHONE,
+        to=Addressee(subscriber_id=subscriber_id, phone=phone, ho_ten_hien_thi=name, dong_y_sms=dong_y_sms),
+        template_id=template_id,
+        template_data={"ten_nguoi_dan": name} if template_data is None else template_data,
+        text=text,
+    )

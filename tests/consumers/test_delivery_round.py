@@ -8,8 +8,8 @@ import pytest
 from consumers.delivery import Next, RoundPolicy, Sender
 from consumers.zalo.client import ZaloClient
 from hoso import metrics
-from schemas.common import now_vn
-from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
+from schemas.notification import Notification
+from tests.factories import phone_notice
 
 
 class OneToken:
@@ -23,19 +23,7 @@ class OneToken:
 
 
 def notification() -> Notification:
-    return Notification(
-        tracking_id="t-round",
-        kind=Kind.DOSSIER_UPDATE,
-        priority=Priority.DOSSIER,
-        created_at=now_vn(),
-        occurred_at=now_vn(),
-        oa_id="hoso-demo-oa",
-        channel=SendChannel.ZBS_PHONE,
-        to=Addressee(subscriber_id="sub-round", phone="84912345678", ho_ten_hien_thi="Lan"),
-        template_id="hoso-received",
-        template_data={"ten_nguoi_dan": "Lan"},
-        text="tin",
-    )
+    return phone_notice("t-round", subscriber_id="sub-round")
 
 
 def possible_duplicates() -> float:

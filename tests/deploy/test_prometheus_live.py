@@ -276,26 +276,13 @@ def _provoke_incidental(env: dict[str, str], stack: dict, live: Live) -> None:
     from hoso.settings import Settings
     from producers.publisher import Publisher
     from schemas import dumps
-    from schemas.common import now_vn
-    from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
-    from tests.factories import event
+    from schemas.notification import Notification
+    from tests.factories import event, phone_notice
 
     settings = Settings.from_env({**env, "HOSO_TOPIC_PREFIX": stack["topic_prefix"]})
 
     def notification(tracking_id: str, subscriber: str, oa_id: str = settings.default_oa_id) -> Notification:
-        return Notification(
-            tracking_id=tracking_id,
-            kind=Kind.DOSSIER_UPDATE,
-            priority=Priority.DOSSIER,
-            created_at=now_vn(),
-            occurred_at=now_vn(),
-            oa_id=oa_id,
-            channel=SendChannel.ZBS_PHONE,
-            to=Addressee(subscriber_id=subscriber, phone="84912000777", ho_ten_hien_thi="Lan"),
-            template_id="hoso-received",
-            template_data={"ten_nguoi_dan": "Lan"},
-            text="tin thử",
-        )
+        return phone_notice(tracking_id, subscriber_id=subscriber, phone="84912000777", oa_id=oa_id, text="tin thử")
 
     notifications = settings.topics.notifications.name
     with Publisher(kafka_python(settings), notifications) as pub:

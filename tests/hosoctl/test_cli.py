@@ -165,26 +165,13 @@ def test_dlq_replay_dry_run_counts_within_the_limit_and_publishes_nothing(settin
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
     from schemas import dumps
-    from schemas.common import now_vn
-    from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
+    from tests.factories import phone_notice
 
     client = kafka_python(settings)
     create_topics(client, settings.topics)
     producer = KafkaProducer(**client, acks="all")
     for i in range(3):
-        n = Notification(
-            tracking_id=f"dead-{i}",
-            kind=Kind.DOSSIER_UPDATE,
-            priority=Priority.DOSSIER,
-            created_at=now_vn(),
-            occurred_at=now_vn(),
-            oa_id="hoso-demo-oa",
-            channel=SendChannel.ZBS_PHONE,
-            to=Addressee(subscriber_id=f"sub-{i}", phone="84912345678", ho_ten_hien_thi="Lan"),
-            template_id="hoso-received",
-            template_data={"ten_nguoi_dan": "Lan"},
-            text="tin",
-        )
+        n = phone_notice(f"dead-{i}", subscriber_id=f"sub-{i}")
         letter = {"notification": orjson.loads(dumps(n)), "reason": "zalo:-124", "attempts": 6, "dead_at": "x"}
         producer.send(settings.topics.notifications_dead.name, key=n.key.encode(), value=orjson.dumps(letter))
     producer.flush()

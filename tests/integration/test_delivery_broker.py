@@ -25,8 +25,8 @@ from hoso.accounts import OA, OARegistry
 from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from schemas import dumps
-from schemas.common import now_vn
-from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
+from schemas.notification import Notification, Priority
+from tests.factories import phone_notice
 from tests.integration.dispatching import run_until
 from zalo_simulator import OAConfig, SimulatorConfig, start
 
@@ -66,16 +66,13 @@ def registry(**overrides) -> OARegistry:
 
 
 def note(i: int, phone: str, *, oa: str = OAS[0], subscriber: str | None = None, priority=Priority.DOSSIER):
-    return Notification(
-        tracking_id=f"n{i:05d}",
-        kind=Kind.DOSSIER_UPDATE,
-        priority=priority,
-        created_at=now_vn(),
-        occurred_at=now_vn(),
+    return phone_notice(
+        f"n{i:05d}",
+        subscriber_id=subscriber or f"p:s{i}",
+        phone=phone,
+        name="Hoa",
         oa_id=oa,
-        channel=SendChannel.ZBS_PHONE,
-        to=Addressee(subscriber_id=subscriber or f"p:s{i}", phone=phone, ho_ten_hien_thi="Hoa"),
-        template_id="hoso-received",
+        priority=priority,
         template_data={"ten_nguoi_dan": "Hoa", "i": str(i)},
         text=f"tin {i}",
     )

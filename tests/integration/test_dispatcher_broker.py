@@ -11,8 +11,8 @@ from consumers.dispatcher import Dispatcher
 from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from schemas import dumps
-from schemas.common import now_vn
-from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
+from schemas.notification import Notification
+from tests.factories import phone_notice
 from tests.integration.dispatching import run_until
 from zalo_simulator import SimulatorConfig, start
 
@@ -20,16 +20,10 @@ pytestmark = pytest.mark.broker
 
 
 def notification(i: int, phone: str, subscriber: str) -> Notification:
-    return Notification(
-        tracking_id=f"t{i:04d}",
-        kind=Kind.DOSSIER_UPDATE,
-        priority=Priority.DOSSIER,
-        created_at=now_vn(),
-        occurred_at=now_vn(),
-        oa_id="hoso-demo-oa",
-        channel=SendChannel.ZBS_PHONE,
-        to=Addressee(subscriber_id=subscriber, phone=phone, ho_ten_hien_thi="Lan"),
-        template_id="hoso-received",
+    return phone_notice(
+        f"t{i:04d}",
+        subscriber_id=subscriber,
+        phone=phone,
         template_data={"ten_nguoi_dan": "Lan", "seq": str(i)},
         text=f"tin {i}",
     )

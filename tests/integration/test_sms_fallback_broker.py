@@ -12,10 +12,10 @@ import pytest
 from consumers.sms.fallback import SmsFallback
 from consumers.sms.providers import ProviderRegistry, SmsProvider
 from hoso import metrics
-from schemas.common import now_vn
-from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
+from schemas.notification import Notification
 from sms_simulator import SmsSimConfig
 from sms_simulator import start as start_sms
+from tests.factories import phone_notice
 from tests.integration.dispatching import run_until
 from tests.integration.test_delivery_broker import OAS, dispatcher_for, publish, sim_config
 from zalo_simulator import start as start_zalo
@@ -26,18 +26,14 @@ SMS_KEYS = {"key-qn": ("UBND-QNINH",)}
 
 
 def note(i: int, phone: str, *, sms: bool | None) -> Notification:
-    return Notification(
-        tracking_id=f"sms{i:05d}",
-        kind=Kind.DOSSIER_UPDATE,
-        priority=Priority.DOSSIER,
-        created_at=now_vn(),
-        occurred_at=now_vn(),
+    return phone_notice(
+        f"sms{i:05d}",
+        subscriber_id=f"p:s{i}",
+        phone=phone,
         oa_id=OAS[0],
-        channel=SendChannel.ZBS_PHONE,
-        to=Addressee(subscriber_id=f"p:s{i}", phone=phone, ho_ten_hien_thi="Lan", dong_y_sms=sms),
         template_id="hoso-result-ready",
-        template_data={"ten_nguoi_dan": "Lan"},
         text=f"Kính gửi Lan,\nHồ sơ H22-{i} (Cấp phép): Đã có kết quả.\nTra cứu: https://dvc.example.vn/{i}",
+        dong_y_sms=sms,
     )
 
 
