@@ -191,6 +191,20 @@ def chat() -> list[str]:
         ("`DK` without a code", replies.needs_code(Verb.FOLLOW, "missing")),
         ("`TC ???`", replies.needs_code(Verb.LOOKUP, "invalid")),
         ("A phone shared through a form (`user_submit_info`)", replies.phone_not_proof()),
+        (
+            "An address shared through the form that names a known area (with a phone)",
+            replies.address_followed(["phường Ba Đình"], phone_shared=True),
+        ),
+        (
+            "An address shared through the form that names no area for sure",
+            replies.address_unknown(["phường Hạ Long", "phường Bãi Cháy", "tỉnh Quảng Ninh"], phone_shared=False),
+        ),
+        (
+            "An address in a commune several provinces share",
+            replies.address_unknown(
+                [], options=["xã Tân Phú, tỉnh Đồng Nai", "xã Tân Phú, tỉnh Đồng Tháp"], phone_shared=False
+            ),
+        ),
         ("`THEO DOI phuong Bai Chay` (area news)", replies.area_followed(["phường Bãi Cháy"])),
         (
             "`THEO DOI` with a name no area has",
@@ -247,7 +261,9 @@ included.
 {levels}
 
 A phone typed into a form (`user_submit_info`) proves nothing and links nothing: only a phone proven by a
-one-time code is stopped by that user's `HUY`. Unfollowing the OA ends OA chat only; phone notices continue.
+one-time code is stopped by that user's `HUY`. An address typed into that form places the citizen for area news
+as `THEO DOI <area>` would, when it names one known commune or province; only the area's code is kept.
+Unfollowing the OA ends OA chat only; phone notices continue.
 Look-ups (`TC`, `DK`) and proofs (`XN`) are limited per Zalo user per hour, wrong proofs per dossier per day
 (`hoso_chat_refusals_total` counts refusals).
 """

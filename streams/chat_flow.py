@@ -209,10 +209,16 @@ def on_zalo_event(
         result.audience_changed, result.audience_change = audience is not None, "unfollowed_oa"
         return result
     if name == "user_submit_info":
-        # A phone typed into a form proves nothing (anyone can type the owner's number): it is not stored
-        # and links nothing; the citizen is told how to prove ownership instead.
-        return ctx.answer(replies.phone_not_proof(), "phone_not_proof", None)
+        return ctx.shared_info(event.payload.get("info"))
     return ChatResult("ignored")
+
+
+def _field(fields: dict[str, Any], name: str) -> str:
+    """A form field as text ("" when missing, empty or not text): forms send what citizens typed, or nothing."""
+    value = fields.get(name)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _zns(event: ZaloEvent) -> ChatResult:
@@ -423,6 +429,34 @@ class _Ctx:
             result = self.answer(replies.area_unknown(examples), "area_unknown", None)
             result.audience_change = "area_unknown"
         result.command = area.verb.value
+        return result
+
+    def shared_info(self, info: object) -> ChatResult:
+        """Zalo's information form (``user_submit_info``): an address places the citizen for area news.
+
+        A phone typed into a form proves nothing (anyone can type the owner's number): it is not stored and
+        links nothing, and the citizen is told how to prove ownership instead. An address that names a known
+        area (``AreaCatalogue.resolve_address``) follows that area's news exactly as ``THEO DOI <area>``
+        would; the OA-audience row keeps the area's code, never the address, the name or the phone.
+        """
+        fields = info if isinstance(info, dict) else {}
+        address, ward, district, city = (_field(fields, k) for k in ("address", "ward", "district", "city"))
+        phone = bool(_field(fields, "phone"))
+        if not (address or ward or district or city):
+            return self.answer(replies.phone_not_proof(), "phone_not_proof", None)
+        catalogue = self.policy.areas
+        found = catalogue.resolve_address(address, ward=ward, city=city)
+        if found.areas:
+            names = [a.name for a in found.areas]
+            result = self.answer(replies.address_followed(names, phone_shared=phone), "address_area_followed", None)
+            result.audience = aud.with_areas(self.audience, found.areas, user=self.user, oa=self.oa, now=self.now)
+            result.audience_changed, result.audience_change = True, "area_added"
+            return result
+        options = [f"{a.name}, {catalogue.by_code[a.province].name}" for a in (found.ambiguous or [()])[0]]
+        examples = [a.name for a in catalogue.examples()] + ["tỉnh Quảng Ninh"]
+        text = replies.address_unknown(examples, options=options or None, phone_shared=phone)
+        result = self.answer(text, "address_unknown", None)
+        result.audience_change = "area_unknown"
         return result
 
     def stop_all(self) -> ChatResult:
