@@ -14,7 +14,9 @@ import orjson
 
 from schemas.codec import decode_event
 from schemas.dossier_event import STATUS_LABEL_VI, DossierEvent, Status
+from schemas.rating import RatingLevel
 from streams import chat_replies as replies
+from streams import ratings as survey
 from streams import render
 from streams.chat_commands import SPELLINGS, Verb
 from streams.dossier_state import DossierState, advance
@@ -216,6 +218,8 @@ def chat() -> list[str]:
         ),
         ("`BO THEO DOI` / `Bỏ theo dõi`", replies.area_stopped(None)),
         ("`BO THEO DOI Bai Chay`", replies.area_stopped(["phường Bãi Cháy"])),
+        ("A survey answer (`3`, `rat hai long`) for a finished dossier", survey.thanks(CODE, RatingLevel.RAT_HAI_LONG)),
+        ("A survey answer after the survey closed", survey.survey_closed(CODE, until + timedelta(days=16))),
     ]
     lines = ["## Chat answers (OA consultation messages)", ""]
     for title, text in cases:

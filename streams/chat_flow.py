@@ -104,6 +104,8 @@ class ChatPolicy:
     """The approved ZBS OTP template (the catalogue's ``OTP`` entry)."""
     areas: AreaCatalogue = field(default_factory=built_in_areas)
     """Provinces and communes citizens may name in ``THEO DOI`` (issue 20)."""
+    rating_ttl: timedelta = survey.DEFAULT_TTL
+    """How long a survey can be answered after its invitation (issue 20)."""
 
     @classmethod
     def from_settings(cls, settings: Any, otp_template: Template | None = None) -> ChatPolicy:
@@ -121,6 +123,7 @@ class ChatPolicy:
             otp_ttl=timedelta(seconds=settings.otp_ttl_s),
             proof_failures_per_dossier=settings.proof_failures_per_dossier,
             areas=load_areas(settings.area_catalogue),
+            rating_ttl=timedelta(days=settings.rating_invite_ttl_days),
         )
 
     @property
@@ -534,7 +537,7 @@ def on_dossier_command(
     """
     code = cmd.ma_ho_so
     if cmd.action is DossierAction.RATE:  # issue 20: survey answers (streams/ratings.py)
-        return _rate(cmd, state, followers, now=now)
+        return _rate(cmd, state, followers, now=now, ttl=policy.rating_ttl)
     result = DossierResult("unknown_dossier" if state is None else "ok")
     sid = cmd.subscriber_ids[0] if cmd.subscriber_ids else None
     full = state is not None and sid is not None and fol.sees_full(followers, [sid, *cmd.linked_ids])
@@ -730,11 +733,13 @@ def pending_confirmations(
     ]
 
 
-def _rate(cmd: DossierCommand, state: DossierState | None, followers: Followers, *, now: datetime) -> DossierResult:
-    rating, text = survey.on_rate(cmd, state, followers, now=now)
-    if rating is None or text is None:
+def _rate(
+    cmd: DossierCommand, state: DossierState | None, followers: Followers, *, now: datetime, ttl: timedelta
+) -> DossierResult:
+    rating, text = survey.on_rate(cmd, state, followers, now=now, ttl=ttl)
+    if text is None:
         return DossierResult("not_rated")
-    result = DossierResult("rated", ratings=[rating])
+    result = DossierResult("rated", ratings=[rating]) if rating is not None else DossierResult("survey_closed")
     if cmd.reply_to and cmd.reply_subscriber_id:
         result.replies.append(
             reply(
