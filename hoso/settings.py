@@ -261,6 +261,11 @@ class Settings(BaseSettings):
     ratings_sync_timeout_s: float = _setting(
         "HOSO_RATINGS_SYNC_TIMEOUT_S", 10.0, "Timeout of one POST to an agency's rating endpoint (seconds)."
     )
+    rating_invite_ttl_days: float = _setting(
+        "HOSO_RATING_INVITE_TTL_DAYS",
+        30.0,
+        "How long a survey can be answered after its invitation (days); later answers are refused, invitations purged.",
+    )
 
     # --- Audiences beyond dossiers: OA followers, area news (issue 20) ----------------------------
     policy_news_per_day: int = _setting(

@@ -14,7 +14,9 @@ import orjson
 
 from schemas.codec import decode_event
 from schemas.dossier_event import STATUS_LABEL_VI, DossierEvent, Status
+from schemas.rating import RatingLevel
 from streams import chat_replies as replies
+from streams import ratings as survey
 from streams import render
 from streams.chat_commands import SPELLINGS, Verb
 from streams.dossier_state import DossierState, advance
@@ -191,6 +193,20 @@ def chat() -> list[str]:
         ("`DK` without a code", replies.needs_code(Verb.FOLLOW, "missing")),
         ("`TC ???`", replies.needs_code(Verb.LOOKUP, "invalid")),
         ("A phone shared through a form (`user_submit_info`)", replies.phone_not_proof()),
+        (
+            "An address shared through the form that names a known area (with a phone)",
+            replies.address_followed(["phường Ba Đình"], phone_shared=True),
+        ),
+        (
+            "An address shared through the form that names no area for sure",
+            replies.address_unknown(["phường Hạ Long", "phường Bãi Cháy", "tỉnh Quảng Ninh"], phone_shared=False),
+        ),
+        (
+            "An address in a commune several provinces share",
+            replies.address_unknown(
+                [], options=["xã Tân Phú, tỉnh Đồng Nai", "xã Tân Phú, tỉnh Đồng Tháp"], phone_shared=False
+            ),
+        ),
         ("`THEO DOI phuong Bai Chay` (area news)", replies.area_followed(["phường Bãi Cháy"])),
         (
             "`THEO DOI` with a name no area has",
@@ -202,6 +218,8 @@ def chat() -> list[str]:
         ),
         ("`BO THEO DOI` / `Bỏ theo dõi`", replies.area_stopped(None)),
         ("`BO THEO DOI Bai Chay`", replies.area_stopped(["phường Bãi Cháy"])),
+        ("A survey answer (`3`, `rat hai long`) for a finished dossier", survey.thanks(CODE, RatingLevel.RAT_HAI_LONG)),
+        ("A survey answer after the survey closed", survey.survey_closed(CODE, until + timedelta(days=16))),
     ]
     lines = ["## Chat answers (OA consultation messages)", ""]
     for title, text in cases:
@@ -247,7 +265,9 @@ included.
 {levels}
 
 A phone typed into a form (`user_submit_info`) proves nothing and links nothing: only a phone proven by a
-one-time code is stopped by that user's `HUY`. Unfollowing the OA ends OA chat only; phone notices continue.
+one-time code is stopped by that user's `HUY`. An address typed into that form places the citizen for area news
+as `THEO DOI <area>` would, when it names one known commune or province; only the area's code is kept.
+Unfollowing the OA ends OA chat only; phone notices continue.
 Look-ups (`TC`, `DK`) and proofs (`XN`) are limited per Zalo user per hour, wrong proofs per dossier per day
 (`hoso_chat_refusals_total` counts refusals).
 """

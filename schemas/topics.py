@@ -242,8 +242,8 @@ def catalogue(prefix: str, partitions: int, app_id: str) -> Topics:
         lifecycle_ticks=TopicSpec(
             name=f"{prefix}.lifecycle-ticks.v1",
             partitions=partitions,
-            key="ma_ho_so (UTF-8)",
-            value="{kind: release|overdue, at: time}",
+            key="ma_ho_so (UTF-8); a survey invitation's tracking_id for expire_invite",
+            value="{kind: release|overdue|purge|expire_invite, at: time}",
             doc="Timers telling their own worker's agent that a dossier has something due (only agents write tables).",
             retention_ms=DAY_MS,
         ),

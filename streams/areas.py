@@ -15,7 +15,8 @@ tests' synthetic traffic uses (``hosoctl.synthetic.reference_data``), whose code
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hoso.errors import ConfigurationError
@@ -112,9 +113,19 @@ _KINDS: dict[tuple[str, ...], AreaLevel] = {
     ("PHUONG",): AreaLevel.COMMUNE,
     ("XA",): AreaLevel.COMMUNE,
     ("P",): AreaLevel.COMMUNE,
+    ("X",): AreaLevel.COMMUNE,
+    ("THI", "TRAN"): AreaLevel.COMMUNE,
+    ("TT",): AreaLevel.COMMUNE,
 }
+# Folded words for a pre-2025 district (quận, huyện, thị xã; "Q.", "H.", "TX."): that level no longer exists, so
+# a name after one is no unit of the catalogue. Chat reads the name anyway ("theo doi huyen Tien Yen" meant the
+# commune of that name); an address does not (its commune is named elsewhere, see ``resolve_address``).
+_DISTRICTS: tuple[tuple[str, ...], ...] = (("THI", "XA"), ("QUAN",), ("HUYEN",), ("TX",), ("Q",), ("H",))
 _KIND_PREFIXES = ("thành phố ", "tỉnh ", "đặc khu ", "phường ", "xã ")
 _STRIP = ".,;:!?()[]{}\"'#*<>-"
+# Citizens glue abbreviations to names ("Q.Ba Dinh", "TP.HCM") and separate parts with any punctuation.
+_SEPARATORS = re.compile(r"[\s,.;:/\\|-]+")
+_ADDRESS_PARTS = re.compile(r"[,;\n]+")
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,22 @@ def _bare(name: str) -> str:
         if name.lower().startswith(prefix):
             return name[len(prefix) :]
     return name
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """One run of words that names units: the kind word before it, and what it could be."""
+
+    kind: AreaLevel | None
+    candidates: tuple[Area, ...]
+    district: bool = False
+    """Named after a district word ("quận Ba Đình"): a pre-2025 unit, not one of the catalogue's."""
+    whole: bool = False
+    """The name (and its kind word) is all the text says: not a street or a house inside a longer text."""
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in (w.strip(_STRIP) for w in _SEPARATORS.split(fold(text))) if w]
 
 
 @dataclass
@@ -179,23 +206,83 @@ class AreaCatalogue:
         citizen can say "phường Quảng Trị"); a commune name shared by several provinces is narrowed by a
         province named in the same message, otherwise reported as ambiguous.
         """
-        words = [w.strip(_STRIP) for w in fold(text).replace(",", " ").split()]
-        words = [w for w in words if w]
-        found: list[tuple[AreaLevel | None, list[Area]]] = []
+        return self._settle(self._scan(text))
+
+    def resolve_address(self, address: str, *, ward: str = "", city: str = "") -> Resolved:
+        """The one area a postal address places a citizen in (``areas`` empty: none could be told for sure).
+
+        An address names a house, a street, then the commune, a pre-2025 district and the province, each
+        written as the citizen likes ("số 5 Đội Cấn, P. Ba Đình, Q.Ba Dinh, Hà Nội"). It is read with the same
+        matcher as ``THEO DOI``, but only where it cannot mistake a street for a unit:
+
+        * a commune counts when a commune word introduces it ("P.", "phường", "X.", "xã", "TT."), or when it
+          is a whole comma-separated part on its own ("Bãi Cháy, Quảng Ninh"); a name inside other words
+          ("12 Quang Trung") may be a street and only counts as a province;
+        * a name after a district word ("Q.", "huyện", "TX.") is skipped: districts were abolished in 2025,
+          and a former district's name now belongs to one of its several communes;
+        * a commune word before a name the catalogue knows only as a province ("xã Thanh Hóa") names a
+          commune it does not know, not the province;
+        * numbers are house numbers, never area codes.
+
+        ``ward`` and ``city`` are the form's separate fields, when Zalo sends them. The result is the commune
+        when exactly one is found (and any province named agrees), else the province when exactly one is,
+        else nothing; a commune name shared by provinces, with no province to tell them apart, is ambiguous.
+        """
+        hits: list[_Hit] = []
+        for part in _ADDRESS_PARTS.split(address or ""):
+            hits += [h for h in (self._address_hit(h) for h in self._scan(part, codes=False)) if h is not None]
+        for h in self._scan(ward or "", codes=False):
+            hits += [h for h in [self._address_hit(replace(h, kind=AreaLevel.COMMUNE, district=False))] if h]
+        for h in self._scan(city or "", codes=False):
+            hits += [h for h in [self._address_hit(replace(h, kind=AreaLevel.PROVINCE, district=False))] if h]
+        settled = self._settle(hits)
+        communes = [a for a in settled.areas if a.level is AreaLevel.COMMUNE]
+        provinces = [a for a in settled.areas if a.level is AreaLevel.PROVINCE]
+        if len(communes) == 1 and not provinces:
+            return Resolved((communes[0],))
+        if not communes and len(provinces) == 1 and not settled.ambiguous:
+            return Resolved((provinces[0],))
+        if not settled.areas and len(settled.ambiguous) == 1:
+            return Resolved(ambiguous=settled.ambiguous)
+        return Resolved()
+
+    @staticmethod
+    def _address_hit(hit: _Hit) -> _Hit | None:
+        if hit.district:
+            return None
+        level = hit.kind
+        if level is None and not hit.whole:
+            level = AreaLevel.PROVINCE
+        if level is None:
+            return hit
+        kept = tuple(a for a in hit.candidates if a.level is level)
+        return replace(hit, candidates=kept) if kept else None
+
+    def _scan(self, text: str, *, codes: bool = True) -> list[_Hit]:
+        words = _words(text)
+        found: list[_Hit] = []
         i = 0
         while i < len(words):
-            kind, skip = _kind_at(words, i)
-            hit = self._match(words, i + skip)
+            district = _district_at(words, i)
+            kind, skip = (None, district) if district else _kind_at(words, i)
+            hit = self._match(words, i + skip, codes=codes)
             if hit is None:
                 i += 1
                 continue
             end, candidates = hit
-            found.append((kind, candidates))
+            found.append(_Hit(kind, tuple(candidates), district=district > 0, whole=i == 0 and end == len(words)))
             i = end
-        provinces = {a.code for kind, c in found for a in c if a.level is AreaLevel.PROVINCE and len(c) == 1}
+        return found
+
+    @staticmethod
+    def _settle(found: list[_Hit]) -> Resolved:
+        provinces = {
+            a.code for h in found for a in h.candidates if a.level is AreaLevel.PROVINCE and len(h.candidates) == 1
+        }
         areas: list[Area] = []
         ambiguous: list[tuple[Area, ...]] = []
-        for kind, candidates in found:
+        for h in found:
+            kind, candidates = h.kind, list(h.candidates)
             pick = [a for a in candidates if kind is None or a.level is kind] or candidates
             if len(pick) > 1 and kind is None and any(a.level is AreaLevel.PROVINCE for a in pick):
                 pick = [a for a in pick if a.level is AreaLevel.PROVINCE]
@@ -212,16 +299,21 @@ class AreaCatalogue:
         areas = [a for a in areas if not (a.level is AreaLevel.PROVINCE and a.code in communes_of)]
         return Resolved(tuple(areas), tuple(ambiguous))
 
-    def _match(self, words: list[str], start: int) -> tuple[int, list[Area]] | None:
+    def _match(self, words: list[str], start: int, *, codes: bool = True) -> tuple[int, list[Area]] | None:
         if start >= len(words):
             return None
-        if words[start].isdigit() and words[start] in self.by_code:
+        if codes and words[start].isdigit() and words[start] in self.by_code:
             return start + 1, [self.by_code[words[start]]]
         for n in range(min(self.longest, len(words) - start), 0, -1):
             candidates = self.by_name.get(tuple(words[start : start + n]))
             if candidates:
                 return start + n, list(candidates)
         return None
+
+
+def _district_at(words: list[str], i: int) -> int:
+    """How many words of a district word start at ``i`` (0: none)."""
+    return next((len(d) for d in _DISTRICTS if tuple(words[i : i + len(d)]) == d), 0)
 
 
 def _kind_at(words: list[str], i: int) -> tuple[AreaLevel | None, int]:

@@ -104,6 +104,8 @@ class ChatPolicy:
     """The approved ZBS OTP template (the catalogue's ``OTP`` entry)."""
     areas: AreaCatalogue = field(default_factory=built_in_areas)
     """Provinces and communes citizens may name in ``THEO DOI`` (issue 20)."""
+    rating_ttl: timedelta = survey.DEFAULT_TTL
+    """How long a survey can be answered after its invitation (issue 20)."""
 
     @classmethod
     def from_settings(cls, settings: Any, otp_template: Template | None = None) -> ChatPolicy:
@@ -121,6 +123,7 @@ class ChatPolicy:
             otp_ttl=timedelta(seconds=settings.otp_ttl_s),
             proof_failures_per_dossier=settings.proof_failures_per_dossier,
             areas=load_areas(settings.area_catalogue),
+            rating_ttl=timedelta(days=settings.rating_invite_ttl_days),
         )
 
     @property
@@ -225,10 +228,16 @@ def on_zalo_event(
         result.audience_changed, result.audience_change = audience is not None, "unfollowed_oa"
         return result
     if name == "user_submit_info":
-        # A phone typed into a form proves nothing (anyone can type the owner's number): it is not stored
-        # and links nothing; the citizen is told how to prove ownership instead.
-        return ctx.answer(replies.phone_not_proof(), "phone_not_proof", None)
+        return ctx.shared_info(event.payload.get("info"))
     return ChatResult("ignored")
+
+
+def _field(fields: dict[str, Any], name: str) -> str:
+    """A form field as text ("" when missing, empty or not text): forms send what citizens typed, or nothing."""
+    value = fields.get(name)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _zns(event: ZaloEvent) -> ChatResult:
@@ -441,6 +450,34 @@ class _Ctx:
         result.command = area.verb.value
         return result
 
+    def shared_info(self, info: object) -> ChatResult:
+        """Zalo's information form (``user_submit_info``): an address places the citizen for area news.
+
+        A phone typed into a form proves nothing (anyone can type the owner's number): it is not stored and
+        links nothing, and the citizen is told how to prove ownership instead. An address that names a known
+        area (``AreaCatalogue.resolve_address``) follows that area's news exactly as ``THEO DOI <area>``
+        would; the OA-audience row keeps the area's code, never the address, the name or the phone.
+        """
+        fields = info if isinstance(info, dict) else {}
+        address, ward, district, city = (_field(fields, k) for k in ("address", "ward", "district", "city"))
+        phone = bool(_field(fields, "phone"))
+        if not (address or ward or district or city):
+            return self.answer(replies.phone_not_proof(), "phone_not_proof", None)
+        catalogue = self.policy.areas
+        found = catalogue.resolve_address(address, ward=ward, city=city)
+        if found.areas:
+            names = [a.name for a in found.areas]
+            result = self.answer(replies.address_followed(names, phone_shared=phone), "address_area_followed", None)
+            result.audience = aud.with_areas(self.audience, found.areas, user=self.user, oa=self.oa, now=self.now)
+            result.audience_changed, result.audience_change = True, "area_added"
+            return result
+        options = [f"{a.name}, {catalogue.by_code[a.province].name}" for a in (found.ambiguous or [()])[0]]
+        examples = [a.name for a in catalogue.examples()] + ["tỉnh Quảng Ninh"]
+        text = replies.address_unknown(examples, options=options or None, phone_shared=phone)
+        result = self.answer(text, "address_unknown", None)
+        result.audience_change = "area_unknown"
+        return result
+
     def stop_all(self) -> ChatResult:
         """``HUY``: every dossier this user follows, by chat and through a phone they proved is theirs."""
         result = self.answer(replies.unfollowed_all(), "stopped_all", Verb.STOP)
@@ -516,7 +553,7 @@ def on_dossier_command(
     """
     code = cmd.ma_ho_so
     if cmd.action is DossierAction.RATE:  # issue 20: survey answers (streams/ratings.py)
-        return _rate(cmd, state, followers, now=now)
+        return _rate(cmd, state, followers, now=now, ttl=policy.rating_ttl)
     result = DossierResult("unknown_dossier" if state is None else "ok")
     sid = cmd.subscriber_ids[0] if cmd.subscriber_ids else None
     full = state is not None and sid is not None and fol.sees_full(followers, [sid, *cmd.linked_ids])
@@ -702,11 +739,13 @@ def pending_confirmations(
     ]
 
 
-def _rate(cmd: DossierCommand, state: DossierState | None, followers: Followers, *, now: datetime) -> DossierResult:
-    rating, text = survey.on_rate(cmd, state, followers, now=now)
-    if rating is None or text is None:
+def _rate(
+    cmd: DossierCommand, state: DossierState | None, followers: Followers, *, now: datetime, ttl: timedelta
+) -> DossierResult:
+    rating, text = survey.on_rate(cmd, state, followers, now=now, ttl=ttl)
+    if text is None:
         return DossierResult("not_rated")
-    result = DossierResult("rated", ratings=[rating])
+    result = DossierResult("rated", ratings=[rating]) if rating is not None else DossierResult("survey_closed")
     _answer(result, cmd, text, now=now, code=cmd.ma_ho_so)
     return result
 

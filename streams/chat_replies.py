@@ -324,3 +324,45 @@ def area_stopped(names: list[str] | None) -> str:
             "Để nhận lại, gửi: THEO DOI <tên xã, phường hoặc tỉnh>",
         ]
     )
+
+
+# --- an address shared through Zalo's information form (``user_submit_info``) ----------------------
+
+_PHONE_NOTE = [
+    "Số điện thoại nhập vào biểu mẫu không được dùng để xác thực chủ hồ sơ.",
+    f"Để nhận thông báo đầy đủ về hồ sơ, {READER} gửi: XN <mã hồ sơ>.",
+]
+
+
+def address_followed(names: list[str], *, phone_shared: bool) -> str:
+    """Answer to a shared address that names a known area: its news is followed, as ``THEO DOI`` would."""
+    return _fit(
+        [
+            f"Cảm ơn {READER} đã gửi thông tin.",
+            f"Theo địa chỉ {READER} cung cấp, {READER} đã được đăng ký nhận tin từ chính quyền về: {', '.join(names)}.",
+            "Hệ thống chỉ ghi nhận địa bàn nhận tin, không lưu địa chỉ và số điện thoại.",
+            "Tin khẩn cấp (thiên tai, dịch bệnh) được gửi ngay; tin chính sách không gửi vào ban đêm.",
+            "Để nhận tin của địa phương khác, gửi: THEO DOI <tên xã, phường hoặc tỉnh>",
+            "Để dừng nhận tin, gửi: BO THEO DOI",
+            *(_PHONE_NOTE if phone_shared else []),
+            CLOSING,
+        ]
+    )
+
+
+def address_unknown(examples: list[str], *, options: list[str] | None = None, phone_shared: bool) -> str:
+    """Answer to a shared address in which no known area could be told for sure: how to choose one by chat."""
+    if options:
+        what = [f"Địa chỉ {READER} cung cấp có thể thuộc nhiều địa phương: {'; '.join(options)}."]
+        examples = [options[0]]
+    else:
+        what = [f"Chưa xác định được xã, phường hoặc tỉnh, thành phố từ địa chỉ {READER} cung cấp."]
+    return _fit(
+        [
+            f"Cảm ơn {READER} đã gửi thông tin.",
+            *what,
+            f"Để nhận tin từ chính quyền địa phương, đề nghị {READER} gửi: THEO DOI <tên xã, phường hoặc tỉnh>",
+            *(f"Ví dụ: THEO DOI {e}" for e in examples),
+            *(_PHONE_NOTE if phone_shared else []),
+        ]
+    )

@@ -60,6 +60,8 @@ class DossierState:
     """Procedure code and channel, kept so that a partial event (a progress step) can be completed."""
     xac_thuc_hash: str | None = None
     """The agency's keyed hash of the ID document's last digits (proof of ownership in chat), latest given."""
+    survey_invited_at: str | None = None
+    """When the survey invitation went out (processing time): answers are taken until its life ends."""
 
     def flags_for(self, event: DossierEvent) -> list[ComplianceFlag]:
         """One-time steps this (just applied) event repeats: a second supplement request or extension."""
@@ -134,6 +136,7 @@ def advance(state: DossierState | None, event: DossierEvent) -> DossierState:
         overdue_since=None if d.trang_thai is Status.DUE_DATE_EXTENDED or state is None else state.overdue_since,
         last_low_value_at=state.last_low_value_at if state else None,
         survey_invited=state.survey_invited if state else False,
+        survey_invited_at=state.survey_invited_at if state else None,
         ma_tthc=d.ma_tthc or (state.ma_tthc if state else None),
         kenh_thuc_hien=int(d.kenh_thuc_hien) if d.kenh_thuc_hien else (state.kenh_thuc_hien if state else None),
         xac_thuc_hash=d.xac_thuc_hash or (state.xac_thuc_hash if state else None),

@@ -244,7 +244,7 @@ class Engine:
                 out.suppressed.append("survey_already_sent")
             else:
                 out.hold.survey = None
-                out.state = replace(state, survey_invited=True)
+                out.state = replace(state, survey_invited=True, survey_invited_at=now.isoformat())
                 self._emit(
                     out, notifications_for(event, out.followers, **self._render_args(now, event), flags=flags), now
                 )
@@ -264,7 +264,7 @@ class Engine:
         if out.state is None or out.state.survey_invited:
             out.suppressed.append("survey_already_sent")
             return
-        out.state = replace(out.state, survey_invited=True)
+        out.state = replace(out.state, survey_invited=True, survey_invited_at=now.isoformat())
         out.state_changed = True
         invite = survey_event(returned)
         message_id = str(returned.event_id) + SURVEY_SUFFIX

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -94,19 +94,34 @@ RATEABLE = frozenset({"RESULT_RETURNED", "SURVEY_INVITED", "SURVEY_SUBMITTED"})
 """Statuses in which the citizen's answer is about a finished dossier (the survey follows the result)."""
 
 
+DEFAULT_TTL = timedelta(days=30)
+"""How long a survey can be answered (``HOSO_RATING_INVITE_TTL_DAYS``)."""
+
+
 def on_rate(
-    cmd: DossierCommand, state: DossierState | None, followers: Followers, *, now: datetime
+    cmd: DossierCommand,
+    state: DossierState | None,
+    followers: Followers,
+    *,
+    now: datetime,
+    ttl: timedelta = DEFAULT_TTL,
 ) -> tuple[Rating | None, str | None]:
-    """The rating a RATE command records on this dossier, and the thank-you text (None, None: not this one).
+    """The rating a RATE command records on this dossier, and the text answering it (None, None: not this one).
 
     A citizen's answer is sent to every dossier they follow; only a finished dossier whose survey is due
     (or sent) and which this citizen follows takes it, so an answer never rates a dossier still in process.
+    The survey closes ``ttl`` after its invitation went out (``survey_invited_at``, processing time, so an
+    agency's back-dated events cannot close it early): a later answer is refused with the date it closed
+    (None and the refusal's text), not recorded. A dossier invited before that time was kept has no limit.
     """
     if state is None or cmd.muc_do is None or not (state.survey_invited or state.trang_thai in RATEABLE):
         return None, None
     sid = next((s for s in cmd.subscriber_ids if s in followers), None)
     if sid is None or state.source_system == "unknown":
         return None, None
+    closes = _closes(state.survey_invited_at, ttl)
+    if closes is not None and closes <= now:
+        return None, survey_closed(cmd.ma_ho_so, closes)
     level = RatingLevel(cmd.muc_do)
     rating = Rating(
         ma_ho_so=cmd.ma_ho_so,
@@ -128,6 +143,24 @@ def thanks(code: str, level: RatingLevel) -> str:
         f"Cảm ơn Ông/Bà đã đánh giá việc giải quyết hồ sơ {code}: {RATING_LABEL_VI[level]}.\n"
         "Ý kiến đã được chuyển đến cơ quan giải quyết. Muốn đổi đánh giá, Ông/Bà chỉ cần gửi lại 1, 2 hoặc 3."
     )
+
+
+def survey_closed(code: str, closed: datetime) -> str:
+    """The reply to an answer given after the survey closed: nothing was recorded, and where to turn instead."""
+    return (
+        f"Thời hạn đánh giá việc giải quyết hồ sơ số {code} đã kết thúc ngày {closed.astimezone(VN_TZ):%d/%m/%Y}, "
+        "nên ý kiến này không được ghi nhận.\n"
+        "Đề nghị Ông/Bà liên hệ cơ quan giải quyết hồ sơ nếu cần phản ánh, kiến nghị.\n"
+        "Trân trọng cảm ơn Ông/Bà."
+    )
+
+
+def _closes(since: str | None, ttl: timedelta) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        return None
+    return when + ttl if when is not None and when.tzinfo is not None else None
 
 
 def rating_record(rating: Rating) -> tuple[bytes, bytes]:
@@ -164,6 +197,17 @@ def invite_for(n: Notification, agency: str, now: datetime) -> RatingInvite | No
 def invite_record(invite: RatingInvite) -> tuple[bytes, bytes]:
     """Key (the tracking id, as Zalo echoes it) and value of an invitation on the rating-invites topic."""
     return invite.tracking_id.encode(), dumps(invite)
+
+
+def invite_lapsed(raw: bytes | None, at: datetime, ttl: timedelta) -> bool:
+    """Whether a stored invitation can no longer be rated as of ``at`` (a damaged one never can): purge it."""
+    if not raw:
+        return False
+    try:
+        invite = RatingInvite.model_validate_json(raw)
+    except ValidationError:
+        return True
+    return invite.invited_at + ttl <= at
 
 
 def level_from_stars(stars: int) -> RatingLevel:
@@ -219,13 +263,18 @@ class ZbsRatingResult:
     problem: Problem | None = None
 
 
-def zbs_rating(event: ZaloEvent, invite_raw: bytes | None) -> ZbsRatingResult:
+def zbs_rating(event: ZaloEvent, invite_raw: bytes | None, *, ttl: timedelta = DEFAULT_TTL) -> ZbsRatingResult:
     """The rating a ZBS rating callback gives, matched to its invitation (``invite_raw``: the table's bytes).
 
     A callback with no tracking id, or whose tracking id names no survey invitation we sent, cannot be tied
     to a dossier: it is ``unmatched`` and parked with the reason, never guessed at. Stars outside 1–5 are
     ``invalid`` and parked too. A citizen who rates again gets a new ``submit_time``, hence a new answer id:
     the later rating replaces the earlier one on the compacted topic.
+
+    A callback received ``ttl`` or more after its invitation is ``expired``: refused, not recorded, and not
+    parked (Zalo sent it correctly; the survey is simply over). No reply goes back: the rating came through a
+    template sent to a phone number, and the OA can write to a phone only with another approved template.
+    Once purged (``invite_lapsed``), a late callback is ``unmatched`` like any unknown tracking id.
     """
     message = event.payload.get("message")
     message = message if isinstance(message, dict) else {}
@@ -245,6 +294,8 @@ def zbs_rating(event: ZaloEvent, invite_raw: bytes | None) -> ZbsRatingResult:
         invite = RatingInvite.model_validate_json(invite_raw)
     except ValidationError:
         return ZbsRatingResult("invalid", problem=Problem("rating_invite", "stored invitation is damaged"))
+    if invite.invited_at + ttl <= event.received_at:
+        return ZbsRatingResult("expired")
     msg_id = message.get("msg_id")
     submit = message.get("submit_time")
     answer = f"zbs:{msg_id if msg_id is not None else event.tracking_id}:{submit if submit is not None else ''}"

@@ -96,7 +96,7 @@ def register(ctx: StreamsApp) -> None:
             return "duplicate"
         oa_event = event.server is ZaloServer.OA
         if not oa_event and event.event_name == FEEDBACK_EVENT:  # issue 20: the ZBS rating template's callback
-            rated = zbs_rating(event, batch.get(RATING_INVITES_TABLE, key))
+            rated = zbs_rating(event, batch.get(RATING_INVITES_TABLE, key), ttl=policy.rating_ttl)
             if rated.rating is not None:
                 batch.send(ratings, *rating_record(rated.rating))
             elif rated.problem is not None:

@@ -1,6 +1,7 @@
 """Timers and the tick agent that release what dossiers hold: reordered events, low-value messages, surveys,
-messages deferred by quiet hours; overdue detection; and the purge of follows that waited in vain for a
-dossier's first sync (a code nobody ever syncs would otherwise keep its row for good).
+messages deferred by quiet hours; overdue detection; the purge of follows that waited in vain for a
+dossier's first sync (a code nobody ever syncs would otherwise keep its row for good); and the purge of survey
+invitations past ``HOSO_RATING_INVITE_TTL_DAYS`` (the ``rating_invites`` table would otherwise grow for good).
 
 Faust's RocksDB store can only be written while an event of the table's partition is being processed (a
 timer has no current event), so timers never write tables. A timer scans the table partitions this worker
@@ -9,19 +10,28 @@ owns, and for each dossier with something due it sends a small *tick* record key
 agent below on this same worker, which does the release inside stream iteration: table writes land in the
 right changelog partition, and the tick's offset is committed only after its messages were handed to Kafka.
 A tick carries the time it was issued, which is the "now" of the release (tests send ticks from the future).
+An invitation's tick is keyed by its tracking id, like the table: every topic here has the same partition
+count, so Faust gives the tick's partition and the invitation's to the same worker, and the deletion lands in
+the changelog partition the invitation was written to.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import faust
 import orjson
 
 from hoso import metrics
 from schemas.problems import Problem
-from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, PENDING_FOLLOWS_TABLE
+from schemas.topics import (
+    DOSSIER_HOLD_TABLE,
+    DOSSIER_STATE_TABLE,
+    FOLLOWERS_TABLE,
+    PENDING_FOLLOWS_TABLE,
+    RATING_INVITES_TABLE,
+)
 from streams import followers as fol
 from streams import guard
 from streams.batching import Batch
@@ -29,6 +39,7 @@ from streams.context import StreamsApp, engine_for, stage
 from streams.dossier_state import DossierState, overdue
 from streams.hold import Hold
 from streams.join import release
+from streams.ratings import invite_lapsed
 from streams.rules import FINISHED
 
 log = logging.getLogger("hoso.streams.lifecycle")
@@ -36,6 +47,7 @@ log = logging.getLogger("hoso.streams.lifecycle")
 RELEASE = "release"
 OVERDUE = "overdue"
 PURGE = "purge"
+EXPIRE_INVITE = "expire_invite"
 
 
 def tick_record(kind: str, at: datetime) -> bytes:
@@ -51,6 +63,8 @@ def register(ctx: StreamsApp) -> None:
     state_table = ctx.table(DOSSIER_STATE_TABLE)
     hold_table = ctx.table(DOSSIER_HOLD_TABLE)
     pending_table = ctx.table(PENDING_FOLLOWS_TABLE)
+    invites_table = ctx.table(RATING_INVITES_TABLE)
+    invite_ttl = timedelta(days=settings.rating_invite_ttl_days)
     in_flight: dict[bytes, datetime] = {}
 
     @ctx.app.agent(ticks, name="apply_lifecycle_ticks")
@@ -83,6 +97,10 @@ def register(ctx: StreamsApp) -> None:
             if live != waiting:
                 batch.put(record, PENDING_FOLLOWS_TABLE, key, fol.encode_pending(live))
                 log.info("%d follows lapsed waiting for a dossier's first sync", len(waiting) - len(live))
+            return
+        if kind == EXPIRE_INVITE:  # keyed by the invitation's tracking id
+            if invite_lapsed(batch.get(RATING_INVITES_TABLE, key), at, invite_ttl):
+                batch.put(record, RATING_INVITES_TABLE, key, None)
             return
         if kind == OVERDUE:
             state = DossierState.from_bytes(batch.get(DOSSIER_STATE_TABLE, key))
@@ -142,10 +160,21 @@ def register(ctx: StreamsApp) -> None:
         for key in lapsed:
             await ticks.send(key=key, value=tick_record(PURGE, now), force=True)
 
+    @ctx.app.timer(interval=settings.overdue_scan_s, name="purge_expired_rating_invites")
+    async def purge_expired_rating_invites() -> None:
+        """Scan this worker's survey invitations (same cadence as the overdue scan); tick those past their life."""
+        now = ctx.clock()
+        lapsed = [key for key, raw in list(invites_table.items()) if invite_lapsed(raw, now, invite_ttl)]
+        for key in lapsed:
+            await ticks.send(key=key, value=tick_record(EXPIRE_INVITE, now), force=True)
+        if lapsed:
+            log.info("%d survey invitations past their life: purging", len(lapsed))
+
     ctx.agents["apply_lifecycle_ticks"] = apply_lifecycle_ticks
     ctx.agents["release_due_holds"] = release_due_holds
     ctx.agents["detect_overdue"] = detect_overdue
     ctx.agents["purge_lapsed_pending_follows"] = purge_lapsed_pending_follows
+    ctx.agents["purge_expired_rating_invites"] = purge_expired_rating_invites
 
 
 def _due(raw: bytes | None, now: datetime) -> bool:

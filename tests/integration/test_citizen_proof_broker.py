@@ -22,6 +22,9 @@ from hoso.kafka.admin import create_topics
 from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
 from hosoctl.processes import free_port
+from producers.broadcast import publish_broadcast
+from schemas.broadcast import Broadcast
+from schemas.common import now_vn
 from tests.factories import event
 from tests.integration.webhooks import OA_ID, post_signed, text_from, zalo_call
 from tests.integration.workers import start_worker
@@ -174,6 +177,54 @@ async def test_a_stranger_who_types_the_owners_phone_cannot_stop_the_owners_noti
         stack.publisher.publish(event("SUPPLEMENT_REQUESTED", sequence=2, dossier=code, recipients=owner(phone)))
         notice = await stack.phone_gets(phone84, lambda d: d.get("trang_thai") == "Cần bổ sung hồ sơ")
         assert notice["ten_nguoi_dan"] == OWNER_NAME and "Bản vẽ thiết kế" in notice["noi_dung"]
+
+
+async def test_an_address_shared_through_the_form_brings_that_communes_alerts_and_nothing_else(
+    stack_settings: Settings,
+):
+    """Careless addresses in Zalo's information form place each citizen like ``THEO DOI`` would; an alert to
+    one commune reaches the citizen placed there, not one placed in another province or one left unplaced."""
+    ba_dinh, bai_chay, nowhere = user_id(), user_id(), user_id()
+    async with live(stack_settings) as stack:
+
+        async def share(user: str, info: dict, expect: str) -> str:
+            before = len(stack.to_user(user))
+            submitted = {"sender": {"id": user}, "recipient": {"id": "hoso-demo-oa"}, "event_name": "user_submit_info"}
+            async with asyncio.timeout(60):
+                while await stack.post({**submitted, "info": info}) != 200:  # 503 while topics elect leaders
+                    await asyncio.sleep(1)
+            return await stack.reply(user, lambda t: expect in t, before, timeout=180)
+
+        placed = await share(
+            ba_dinh,
+            {"name": OWNER_NAME, "phone": "0912345699", "address": "so 9 ngo 4,P.Ba Dinh, Q.Ba Dinh ,ha noi"},
+            "đã được đăng ký nhận tin",
+        )
+        assert "nhận tin từ chính quyền về: phường Ba Đình." in placed
+        assert "không được dùng để xác thực" in placed and "0912345699" not in placed
+        await share(bai_chay, {"address": "Bai Chay, Quang Ninh"}, "phường Bãi Cháy")
+        unplaced = await share(nowhere, {"address": "so 5 duong Bai Chay", "phone": ""}, "Chưa xác định")
+        assert "THEO DOI <tên xã, phường hoặc tỉnh>" in unplaced
+        alert = f"Ngập sâu tại phường Ba Đình ({secrets.token_hex(3)}). Đề nghị người dân hạn chế đi lại."
+        publish_broadcast(
+            kafka_python(stack.settings),
+            stack.settings.topics,
+            Broadcast.model_validate(
+                {
+                    "broadcast_id": f"ba-dinh-{secrets.token_hex(4)}",
+                    "area_level": "COMMUNE",
+                    "area_code": "00004",
+                    "text": alert,
+                    "issued_by": "UBND phường Ba Đình",
+                    "issued_at": now_vn().isoformat(),
+                    "priority": "EMERGENCY",
+                }
+            ),
+        )
+        await stack.reply(ba_dinh, lambda t: alert in t, 0, timeout=120)
+        await asyncio.sleep(3)
+        assert not any(alert in t for t in stack.to_user(bai_chay) + stack.to_user(nowhere))
+        assert sum(alert in t for t in stack.to_user(ba_dinh)) == 1
 
 
 async def prove_by_otp(stack: Live, citizen: str, code: str, phone84: str) -> str:

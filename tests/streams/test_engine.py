@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from streams.dossier_state import overdue
 from streams.engine import Engine
@@ -98,8 +98,12 @@ def test_a_survey_invitation_follows_the_returned_result_once():
     assert run.statuses() == ["RECEIVED", "RESULT_RETURNED", "SURVEY_INVITED"]
     survey = run.sent[-1]
     assert survey.kind.value == "SURVEY" and "đánh giá" in survey.text
+    assert run.state is not None and run.state.survey_invited_at is not None
+    invited_at = run.state.survey_invited_at
+    assert DAY <= datetime.fromisoformat(invited_at) <= DAY + timedelta(minutes=1), "processing time, not the agency's"
     run.receive(parsed("SURVEY_INVITED", sequence=3, at=returned_at + timedelta(days=1)), DAY + timedelta(days=1))
     assert run.statuses()[-1] == "SURVEY_INVITED" and len(run.sent) == 3, "the agency's invitation is not a second"
+    assert run.state.survey_invited_at == invited_at, "the survey's life counts from the one invitation"
 
 
 def test_the_agencys_own_survey_invitation_replaces_ours():
@@ -108,6 +112,7 @@ def test_the_agencys_own_survey_invitation_replaces_ours():
     run.receive(parsed("SURVEY_INVITED", sequence=2, at=T0 + timedelta(minutes=30)), DAY)
     run.drain(DAY + timedelta(minutes=1))
     assert run.statuses() == ["RESULT_RETURNED", "SURVEY_INVITED"]
+    assert run.state is not None and run.state.survey_invited_at == DAY.isoformat()
     assert run.sent[-1].event_id != run.sent[0].event_id
 
 

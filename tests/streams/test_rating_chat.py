@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import orjson
 
 from schemas.chat_command import DossierAction
-from schemas.common import now_vn, pseudonym
+from schemas.common import VN_TZ, now_vn, pseudonym
 from schemas.rating import RatingChannel, RatingLevel
 from schemas.zalo_event import ZaloEvent
 from streams import chat_flow as flow
@@ -119,3 +121,28 @@ def test_the_same_answer_processed_again_after_a_crash_is_the_same_version():
     a = flow.on_dossier_command(cmd, state(), FOLLOWING, policy=POLICY, now=now_vn()).ratings[0]
     b = flow.on_dossier_command(again, state(), FOLLOWING, policy=POLICY, now=now_vn()).ratings[0]
     assert a.sync_id == b.sync_id
+
+
+def test_an_answer_after_the_survey_closed_is_refused_politely_and_records_nothing():
+    invited = now_vn() - timedelta(days=31)
+    [cmd] = chat("Rat hai long", [CODE]).dossier_commands
+    old = state(survey_invited_at=invited.isoformat())
+    result = flow.on_dossier_command(cmd, old, FOLLOWING, policy=POLICY, now=now_vn())
+    assert (result.outcome, result.ratings) == ("survey_closed", [])
+    [refusal] = result.replies
+    closed = (invited + timedelta(days=30)).astimezone(VN_TZ).strftime("%d/%m/%Y")
+    assert refusal.to.zalo_user_id == USER
+    assert refusal.text.startswith(f"Thời hạn đánh giá việc giải quyết hồ sơ số {CODE} đã kết thúc ngày {closed}")
+    assert "không được ghi nhận" in refusal.text and refusal.text.endswith("Trân trọng cảm ơn Ông/Bà.")
+
+
+def test_the_surveys_life_is_the_setting_and_counts_from_the_invitation_not_the_agencys_dates():
+    [cmd] = chat("2", [CODE]).dossier_commands
+    invited = now_vn() - timedelta(days=6)
+    week = flow.ChatPolicy(pseudonym_key=KEY, default_oa_id="oa", rating_ttl=timedelta(days=7))
+    back_dated = state(survey_invited_at=invited.isoformat(), updated_at="2020-01-01T08:00:00+07:00")
+    assert flow.on_dossier_command(cmd, back_dated, FOLLOWING, policy=week, now=now_vn()).outcome == "rated"
+    later = now_vn() + timedelta(days=1, minutes=1)
+    assert flow.on_dossier_command(cmd, back_dated, FOLLOWING, policy=week, now=later).outcome == "survey_closed"
+    unknown_time = state(survey_invited_at=None)  # invited before the time was kept: no limit
+    assert flow.on_dossier_command(cmd, unknown_time, FOLLOWING, policy=week, now=later).outcome == "rated"

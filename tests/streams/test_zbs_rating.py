@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 import pytest
@@ -12,7 +12,7 @@ from schemas.codec import dumps
 from schemas.common import VN_TZ
 from schemas.notification import Addressee, Kind, Notification, Priority, SendChannel
 from schemas.rating import RatingChannel, RatingInvite, RatingLevel
-from streams.ratings import invite_for, invite_record, level_from_stars, zbs_rating
+from streams.ratings import invite_for, invite_lapsed, invite_record, level_from_stars, zbs_rating
 
 K, H, R = RatingLevel.KHONG_HAI_LONG, RatingLevel.HAI_LONG, RatingLevel.RAT_HAI_LONG
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=VN_TZ)
@@ -43,7 +43,7 @@ def invite() -> bytes:
     return invite_record(made)[1]
 
 
-def callback(message: dict, *, raw: bytes | None = None) -> tuple:
+def callback(message: dict, *, raw: bytes | None = None, received_at: datetime = NOW) -> tuple:
     payload = {
         "sender": {"id": "4321"},
         "recipient": {"id": "84912345678"},
@@ -53,7 +53,7 @@ def callback(message: dict, *, raw: bytes | None = None) -> tuple:
         "timestamp": "1763605800000",
     }
     body = raw or orjson.dumps(payload)
-    return build_event(orjson.loads(body), body, zns=True, variant="app_id", received_at=NOW), body
+    return build_event(orjson.loads(body), body, zns=True, variant="app_id", received_at=received_at), body
 
 
 def test_only_a_survey_sent_as_a_zbs_template_leaves_an_invitation_keyed_by_its_tracking_id():
@@ -156,3 +156,25 @@ def test_an_oa_id_only_at_the_top_level_is_still_the_oa():
     event = build_event(orjson.loads(body), body, zns=True, variant="app_id", received_at=NOW)
     assert event.oa_id == "4321"
     assert dumps(event)
+
+
+def test_a_rating_after_the_invitations_life_is_refused_not_recorded_and_not_parked():
+    """Zalo sent it correctly; the survey is over. A reply cannot go back: the OA writes to a phone only with an
+    approved template, and the callback names no Zalo user to answer in chat."""
+    message = {"msg_id": "a1", "tracking_id": TRACKING, "rate": 5, "note": "tot"}
+    in_time, _ = callback(message, received_at=NOW + timedelta(days=29, hours=23))
+    assert zbs_rating(in_time, invite(), ttl=timedelta(days=30)).outcome == "rated"
+    late, _ = callback(message, received_at=NOW + timedelta(days=30))
+    refused = zbs_rating(late, invite(), ttl=timedelta(days=30))
+    assert (refused.outcome, refused.rating, refused.problem) == ("expired", None, None)
+    short, _ = callback(message, received_at=NOW + timedelta(days=2))
+    assert zbs_rating(short, invite(), ttl=timedelta(days=1)).outcome == "expired", "the life is a setting"
+    assert zbs_rating(short, invite()).outcome == "rated", "30 days unless configured"
+
+
+def test_an_invitation_is_purged_once_its_life_is_over_and_a_damaged_one_at_once():
+    ttl = timedelta(days=30)
+    assert not invite_lapsed(invite(), NOW + timedelta(days=29), ttl)
+    assert invite_lapsed(invite(), NOW + timedelta(days=30), ttl)
+    assert invite_lapsed(b"{not json", NOW, ttl) and invite_lapsed(b"{}", NOW, ttl)
+    assert not invite_lapsed(None, NOW, ttl) and not invite_lapsed(b"", NOW, ttl)
