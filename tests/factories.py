@@ -126,7 +126,7 @@ def phone_notice(
     return Notification(
         tracking_id=tracking_id,
         kind=Kind.DOSSIER_UPDATE,
-        priority=priority or Priority.DOSSIER,
+        priority=Priority.DOSSIER if priority is None else priority,  # EMERGENCY is 0: never `or`
         created_at=now_vn(),
         occurred_at=now_vn(),
         oa_id=oa_id,
