@@ -287,6 +287,7 @@ class Chaos:
         self.unplanned_restarts: dict[str, int] = {}
         self.broker_restarts = 0
         self.outage_total_s = 0.0
+        self.keep_evidence = False
 
     # ------------------------------------------------------------------ disruptions
 
@@ -387,6 +388,7 @@ class Chaos:
         lost = missing - parked
         if lost:
             self._explain(lost, expectation, load.acked, counts)
+            self.keep_evidence = True
         invalid = _invalid_sources(self.settings, self.stack.topics.dossier_events_invalid.name)
         return {
             "run_id": self.run_id,
@@ -468,14 +470,19 @@ class Chaos:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        """Stop the stack and the dedicated broker; keep logs, drop state and broker data."""
+        """Stop the stack and the dedicated broker; keep logs, drop state and broker data unless something
+        was lost (then the topics and the workers' tables are the evidence of where it went)."""
         with contextlib.suppress(Exception):
-            self.stack.stop(delete_topics=self.broker is None)
+            self.stack.stop(delete_topics=self.broker is None and not self.keep_evidence)
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 self.broker.stop()
-            shutil.rmtree(self.run_dir / "kafka" / "data", ignore_errors=True)
-        shutil.rmtree(self.run_dir / "state", ignore_errors=True)
+            if not self.keep_evidence:
+                shutil.rmtree(self.run_dir / "kafka" / "data", ignore_errors=True)
+        if not self.keep_evidence:
+            shutil.rmtree(self.run_dir / "state", ignore_errors=True)
+        else:
+            self.say(f"broker data and worker state kept for inspection under {self.run_dir}")
 
 
 def _describe(plan: list[Action]) -> str:
