@@ -19,7 +19,10 @@ from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
 from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
+from streams import local_state
 from streams.context import StreamsApp
+
+log = logging.getLogger("hoso.streams")
 
 
 def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
@@ -102,8 +105,14 @@ def worker_health(streams: StreamsApp, settings: Settings) -> Health:
 
 
 def run_worker(settings: Settings) -> None:
-    """Run one Faust worker until SIGTERM/SIGINT."""
-    (settings.state_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
+    """Run one Faust worker until SIGTERM/SIGINT.
+
+    Local table stores are kept only across a clean stop (``streams.local_state``): after a crash the worker
+    restores its tables from the changelogs, as a new member of the group would.
+    """
+    datadir = settings.state_dir / settings.app_id
+    if local_state.discard_unless_clean(datadir):
+        log.warning("the last run did not stop cleanly: local tables discarded, restoring them from the changelogs")
     streams = build(settings)
     metrics.LABELS.configure(agencies=settings.metric_agencies.split(","))
     metrics.serve(settings.metrics_port, "worker", worker_health(streams, settings))
@@ -121,4 +130,9 @@ def run_worker(settings: Settings) -> None:
         worker.spinner = None  # its cursor escapes would land in container logs as garbage lines
     for name in PAYLOAD_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO)
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as stopped:
+        if stopped.code in (0, None):  # Faust stopped cleanly: producer flushed, offsets committed
+            local_state.mark_clean_stop(datadir)
+        raise
