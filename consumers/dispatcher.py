@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from consumers.delivery import Next, RoundResult, Sender
@@ -48,6 +48,7 @@ from hoso.accounts import OARegistry, load_registry
 from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
+from hoso.kafka.producer import RenewingProducer
 from hoso.quiet_hours import QuietHours
 from hoso.settings import Settings
 from schemas.codec import MAX_RECORD_BYTES, decode
@@ -189,7 +190,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
+        self._producer: RenewingProducer | None = None
         self._committed: dict[TopicPartition, int] = {}
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -210,8 +211,8 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Consume until stopped."""
-        self._producer = AIOKafkaProducer(
-            **self.client_config, acks="all", enable_idempotence=True, linger_ms=5, client_id="hoso-dispatcher"
+        self._producer = RenewingProducer.idempotent(
+            self.client_config, name="dispatcher producer", linger_ms=5, client_id="hoso-dispatcher"
         )
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(

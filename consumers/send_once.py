@@ -24,13 +24,14 @@ import signal
 import time
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
 from consumers.sentlog import SentLog
 from hoso import metrics
 from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
+from hoso.kafka.producer import RenewingProducer
 from hoso.settings import Settings
 
 
@@ -92,7 +93,7 @@ class SendOnceConsumer:
         self._backoff = backoff_s
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
+        self._producer: RenewingProducer | None = None
         self.health: Health | None = None
         """Probe state (the command sets it): the fetch loop polls, and an outage waited out counts."""
 
@@ -108,7 +109,7 @@ class SendOnceConsumer:
     async def run(self) -> None:
         """Consume until stopped."""
         named = {} if self._producer_client_id is None else {"client_id": self._producer_client_id}
-        self._producer = AIOKafkaProducer(**self.client_config, acks="all", enable_idempotence=True, **named)
+        self._producer = RenewingProducer.idempotent(self.client_config, name=f"{self.what} producer", **named)
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(
             **self.client_config,

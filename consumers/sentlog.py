@@ -17,7 +17,9 @@ import time
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from hoso.kafka.producer import RenewingProducer
 
 PRUNE_EVERY_S = 600.0
 
@@ -88,7 +90,7 @@ class SentLog:
             self.prune(now)
 
     async def write(
-        self, producer: AIOKafkaProducer, partition: int, key: bytes | None, tracking_id: str, msg_id: str, oa_id: str
+        self, producer: RenewingProducer, partition: int, key: bytes | None, tracking_id: str, msg_id: str, oa_id: str
     ) -> None:
         """Durably record an accepted send (returns after the broker acknowledged it; raises if it did not)."""
         value = orjson.dumps({"tracking_id": tracking_id, "msg_id": msg_id, "oa_id": oa_id, "sent_at": time.time()})
@@ -96,7 +98,7 @@ class SentLog:
         self._unwritten.get(partition, {}).pop(tracking_id, None)
 
     async def record(
-        self, producer: AIOKafkaProducer, partition: int, key: bytes | None, tracking_id: str, msg_id: str, oa_id: str
+        self, producer: RenewingProducer, partition: int, key: bytes | None, tracking_id: str, msg_id: str, oa_id: str
     ) -> None:
         """``note`` then ``write``: the in-memory note holds even if the write raises."""
         self.note(partition, tracking_id)

@@ -37,12 +37,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from consumers.zalo.client import TokenRefreshFailed, ZaloClient
 from hoso import metrics
 from hoso.accounts import OARegistry
 from hoso.errors import RetryableDelivery
+from hoso.kafka.producer import RenewingProducer
 
 log = logging.getLogger("hoso.tokens")
 
@@ -107,7 +108,7 @@ class TokenStore:
     def __init__(self, client_config: dict[str, Any], topic: str) -> None:
         self._config = client_config
         self._topic = topic
-        self._producer: AIOKafkaProducer | None = None
+        self._producer: RenewingProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self.read_to = 0
         self.skipped = 0
@@ -126,7 +127,7 @@ class TokenStore:
 
     async def start(self) -> Updates:
         """Connect and return the latest state of every OA found on the topic (and pauses, claims)."""
-        self._producer = AIOKafkaProducer(**self._config, acks="all", enable_idempotence=True)
+        self._producer = RenewingProducer.idempotent(self._config, name="token store producer")
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(**self._config, enable_auto_commit=False, group_id=None)
         await self._consumer.start()

@@ -15,13 +15,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError as AIOKafkaError
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from hoso import metrics
 from hoso.errors import InvalidRecord, PublishError
+from hoso.kafka.producer import RenewingProducer
 from schemas.broadcast import Broadcast
 from schemas.codec import dumps, validate
 from schemas.topics import Topics, TopicSpec
@@ -67,7 +67,7 @@ def publish_broadcast(
 
 
 async def publish_broadcast_async(
-    producer: AIOKafkaProducer,
+    producer: RenewingProducer,
     topics: Topics,
     broadcast: Broadcast | dict[str, Any],
     timeout_s: float = PUBLISH_TIMEOUT_S,

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
+from hoso.kafka.producer import RenewingProducer
 from producers.broadcast import publish_broadcast_async
 from schemas.topics import Topics
 
@@ -17,7 +16,7 @@ from schemas.topics import Topics
 class KafkaBroadcastSink:
     """A BroadcastSink: one validated Broadcast to every partition of the broadcasts topic, acknowledged."""
 
-    def __init__(self, producer: AIOKafkaProducer, topics: Topics) -> None:
+    def __init__(self, producer: RenewingProducer, topics: Topics) -> None:
         """The gateway's started producer and the topic catalogue of this deployment."""
         self._producer = producer
         self._topics = topics

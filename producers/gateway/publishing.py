@@ -13,11 +13,11 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from hoso import metrics
 from hoso.errors import PublishError
+from hoso.kafka.producer import RenewingProducer
 from schemas.codec import dumps
 from schemas.dossier_event import DossierEvent
 
@@ -35,7 +35,7 @@ class EventSink(Protocol):
 class KafkaEventSink:
     """The dossier events topic, through the gateway's aiokafka producer (owned by the gateway, not the sink)."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str, timeout_s: float = PUBLISH_TIMEOUT_S) -> None:
+    def __init__(self, producer: RenewingProducer, topic: str, timeout_s: float = PUBLISH_TIMEOUT_S) -> None:
         """A started ``producer`` and the dossier events topic of this deployment."""
         self._producer = producer
         self._topic = topic

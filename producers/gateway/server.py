@@ -24,6 +24,7 @@ from hoso import metrics
 from hoso.errors import PublishError
 from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
+from hoso.kafka.producer import RenewingProducer
 from hoso.settings import Settings
 from producers.gateway.app import create_app
 from producers.gateway.auth import DEMO_KEYS_FILE, KeyRing
@@ -108,8 +109,9 @@ async def start_gateway(
     return RunningGateway(f"http://{shown}:{bound}", bound, runner, closers)
 
 
-async def _started_producer(settings: Settings) -> AIOKafkaProducer:
-    producer = AIOKafkaProducer(**kafka_clients.async_producer(settings, client_id="hoso-gateway"))
+async def _started_producer(settings: Settings) -> RenewingProducer:
+    config = kafka_clients.async_producer(settings, client_id="hoso-gateway")
+    producer = RenewingProducer(lambda: AIOKafkaProducer(**config), name="gateway producer")
     try:
         await producer.start()
     except KafkaError as exc:

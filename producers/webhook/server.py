@@ -29,6 +29,7 @@ from aiokafka.errors import KafkaError
 from hoso import metrics
 from hoso.health import Health
 from hoso.kafka import clients as kafka_clients
+from hoso.kafka.producer import RenewingProducer
 from hoso.settings import Settings
 from producers.webhook.events import build_event, record_key
 from producers.webhook.recent import RecentIds
@@ -71,7 +72,7 @@ class WebhookReceiver:
             self.recent,
             clock,
         )
-        self._producer: AIOKafkaProducer | None = None
+        self._producer: RenewingProducer | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -148,7 +149,8 @@ class WebhookReceiver:
 
     async def start(self, host: str | None = None, port: int | None = None) -> str:
         """Start the producer and the HTTP server; returns the webhook URL."""
-        self._producer = AIOKafkaProducer(**kafka_clients.async_producer(self.settings, client_id="hoso-webhook"))
+        config = kafka_clients.async_producer(self.settings, client_id="hoso-webhook")
+        self._producer = RenewingProducer(lambda: AIOKafkaProducer(**config), name="webhook producer")
         await self._producer.start()
         await self.replay.start()  # before the first call is answered: a replay after a restart is known
         self._runner = web.AppRunner(self.app(), access_log=None)
