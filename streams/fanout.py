@@ -7,6 +7,7 @@ recipient (keyed by the pseudonymous subscriber id).
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -16,7 +17,7 @@ import orjson
 
 from schemas.broadcast import AreaLevel, Broadcast
 from schemas.codec import dumps
-from schemas.notification import SendChannel, tracking_id_for
+from schemas.notification import SendChannel
 from streams import followers as fol
 from streams.dossier_state import DossierState
 from streams.notify import alert_for, alert_template
@@ -30,32 +31,29 @@ _MASK = 0xFFFFFFFF
 _WORDS = [struct.Struct(f"<{n}I") for n in range(64)]
 
 
-def murmur2(key: bytes) -> int:
+def murmur2(key: bytes, _m: int = _M, _mask: int = _MASK) -> int:
     """Kafka's murmur2 of ``key`` (what the Java client and kafka-python compute), as an unsigned 32-bit int.
 
     The same arithmetic as kafka-python's pure-Python version, reading the key's 4-byte words with one
-    ``struct`` call instead of indexing byte by byte: about 4x cheaper, which matters when a broadcast
-    places a million keys (docs/performance.md).
+    ``struct`` call instead of byte by byte and masking once per step: about twice as fast, which matters
+    when a broadcast places a million keys (docs/performance.md).
     """
     length = len(key)
-    n4 = length >> 2
     h = 0x9747B28C ^ length
-    words = _WORDS[n4] if n4 < len(_WORDS) else struct.Struct(f"<{n4}I")
+    words = _WORDS[length >> 2] if length >> 2 < len(_WORDS) else struct.Struct(f"<{length >> 2}I")
     for k in words.unpack_from(key):
-        k = (k * _M) & _MASK
-        k = ((k ^ (k >> 24)) * _M) & _MASK
-        h = ((h * _M) & _MASK) ^ k
+        k = k * _m & _mask
+        h = (h * _m ^ (k ^ k >> 24) * _m) & _mask
     tail = length & 3
     if tail:
-        base = length & ~3
+        base = length - tail
         if tail == 3:
             h ^= key[base + 2] << 16
         if tail >= 2:
             h ^= key[base + 1] << 8
-        h = ((h ^ key[base]) * _M) & _MASK
-    h ^= h >> 13
-    h = (h * _M) & _MASK
-    return h ^ (h >> 15)
+        h = (h ^ key[base]) * _m & _mask
+    h = (h ^ h >> 13) * _m & _mask
+    return h ^ h >> 15
 
 
 def partition_of(key: bytes, partitions: int) -> int:
@@ -121,28 +119,34 @@ class AlertEncoder:
     def __init__(self, broadcast: Broadcast, *, oa_id: str, now: datetime, catalogue: Catalogue) -> None:
         self.broadcast, self.oa_id, self.now, self.catalogue = broadcast, oa_id, now, catalogue
         self.tracking_prefix = f"broadcast:{broadcast.broadcast_id}"
-        self._layouts: dict[SendChannel, list[bytes | str]] = {}
+        # tracking_id_for hashes "<prefix>|<subscriber id>": the prefix's state is computed once and copied.
+        self._tracking = hashlib.blake2b(f"{self.tracking_prefix}|".encode(), digest_size=16)
+        self._layouts: dict[SendChannel, tuple[tuple[bytes, ...], tuple[int, ...]]] = {}
         self._data: dict[tuple[SendChannel, str | None], bytes] = {}
 
-    def _layout(self, channel: SendChannel, sid: str, follower: dict[str, Any]) -> list[bytes | str]:
-        """The record of ``channel`` as fixed byte segments and the names of the members that vary."""
+    def _layout(
+        self, channel: SendChannel, sid: str, follower: dict[str, Any]
+    ) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+        """The record of ``channel`` as four fixed byte segments around the three varying members, and
+        which member (an index into ``VARYING``) goes after each of the first three segments."""
         n = alert_for(self.broadcast, sid, follower, oa_id=self.oa_id, now=self.now, catalogue=self.catalogue)
         prototype: dict[str, Any] = orjson.loads(dumps(n))
         missing = [name for name in self.VARYING if name not in prototype]
         if missing:
             raise ValueError(f"an alert without {missing} cannot be templated")
-        layout: list[bytes | str] = []
-        fixed = b"{"
+        fixed: list[bytes] = []
+        order: list[int] = []
+        segment = b"{"
         for name, value in prototype.items():
             member = orjson.dumps(name) + b":"
             if name in self.VARYING:
-                layout.append(fixed + member)
-                layout.append(name)
-                fixed = b","
+                fixed.append(segment + member)
+                order.append(self.VARYING.index(name))
+                segment = b","
             else:
-                fixed += member + orjson.dumps(value) + b","
-        layout.append(fixed[:-1] + b"}" if fixed.endswith(b",") else fixed + b"}")
-        return layout
+                segment += member + orjson.dumps(value) + b","
+        fixed.append(segment[:-1] + b"}")  # drop the trailing comma (or the one after the last varying member)
+        return tuple(fixed), tuple(order)
 
     def template_data(self, channel: SendChannel, name: str | None) -> bytes:
         """The template data of a person called ``name`` (cached: names repeat a lot, but not without bound)."""
@@ -170,12 +174,11 @@ class AlertEncoder:
             to["ho_ten_hien_thi"] = name
         if follower.get("dong_y_sms"):
             to["dong_y_sms"] = True
-        varying = {
-            "tracking_id": b'"' + tracking_id_for(self.tracking_prefix, sid).encode() + b'"',
-            "to": orjson.dumps(to),
-            "template_data": self.template_data(channel, name),
-        }
-        return b"".join(varying[part] if isinstance(part, str) else part for part in layout)
+        tracking = self._tracking.copy()
+        tracking.update(sid.encode())
+        varying = (b'"' + tracking.hexdigest().encode() + b'"', orjson.dumps(to), self.template_data(channel, name))
+        (f0, f1, f2, f3), (i0, i1, i2) = layout
+        return b"".join((f0, varying[i0], f1, varying[i1], f2, varying[i2], f3))
 
 
 def alert_records(
