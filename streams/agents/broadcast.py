@@ -86,7 +86,8 @@ def register(ctx: StreamsApp) -> None:
         seen: set[str] = set()  # subscriber ids given so far (a set of ids, not a million follower dicts)
         if not broadcast.is_policy:
             local = ((k, v) for k, v in list(state_table.items()) if partition_of(k, partitions) == partition)
-            followers = followers_in_area(local, followers_table.get, broadcast, seen)
+            # the store itself: one RocksDB read per dossier (Table.get reads twice: a contains, then the value)
+            followers = followers_in_area(local, followers_table.data.get, broadcast, seen)
             oa_id = engine.rules.oa_for(areas.province_of(broadcast.area_code))
             yield from alert_records(broadcast, followers, oa_id=oa_id, now=now, catalogue=engine.catalogue)
         for oa_id, rows in sorted(by_oa.items()):  # the groups are disjoint: only the followers can overlap
