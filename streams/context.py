@@ -60,6 +60,9 @@ class StreamsApp:
     pipeline: Pipeline = field(init=False)
     """The batches in flight of every table-writing agent, shared so that their writes are applied in the
     order they were computed."""
+    fanout_producer: Any = None
+    """The producer broadcast fan-outs send their batches with (``streams.bulk_produce``); None: the agent
+    starts its own. Tests put a recording one here."""
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.app, self.tables)

@@ -21,10 +21,8 @@ broadcast per person.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import logging
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import faust
@@ -38,13 +36,11 @@ from schemas.topics import CITIZEN_CONTACT_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS
 from streams import audience as aud
 from streams import guard
 from streams.areas import load as load_areas
+from streams.bulk_produce import ReadFailed, bulk_producer, send_partitioned
 from streams.context import StreamsApp, engine_for
-from streams.fanout import alert_records, partition_of, recipients
+from streams.fanout import alert_records, followers_in_area, partition_of
 
 log = logging.getLogger("hoso.streams.broadcast")
-
-ACK_EVERY = 10_000
-"""Alerts produced before waiting for their acknowledgements (bounds the futures held at once)."""
 
 
 def register(ctx: StreamsApp) -> None:
@@ -82,72 +78,63 @@ def register(ctx: StreamsApp) -> None:
         contact = orjson.loads(raw) if raw else {}
         return str(contact.get("proven_phone_sid") or sid)
 
-    def records_for(broadcast: Broadcast, partition: int) -> tuple[Iterator[tuple[bytes, bytes]], int]:
-        """This partition's share of the broadcast (records built lazily: an area can be a million people),
-        and how many people it reaches."""
+    def records_for(broadcast: Broadcast, partition: int) -> Iterator[tuple[bytes, bytes]]:
+        """This partition's share of the broadcast, built lazily while it is sent (an area can be a million
+        people): dossier followers first, then the OA audience, each person once."""
         now = ctx.clock()
-        by_oa = audience_of(broadcast, partition)
-        chosen: list[dict[str, Any]] = []  # disjoint sets of people (no copy of a million-follower dict)
-        parts: list[Iterator[tuple[bytes, bytes]]] = []
+        by_oa = audience_of(broadcast, partition)  # read before anything is sent: a bad row fails cleanly
+        seen: set[str] = set()  # subscriber ids given so far (a set of ids, not a million follower dicts)
         if not broadcast.is_policy:
             local = ((k, v) for k, v in list(state_table.items()) if partition_of(k, partitions) == partition)
-            followers = recipients(local, followers_table.get, broadcast)
+            # the store itself: one RocksDB read per dossier (Table.get reads twice: a contains, then the value)
+            followers = followers_in_area(local, followers_table.data.get, broadcast, seen)
             oa_id = engine.rules.oa_for(areas.province_of(broadcast.area_code))
-            parts.append(alert_records(broadcast, followers, oa_id=oa_id, now=now, catalogue=engine.catalogue))
-            chosen.append(followers)
-        for oa_id, rows in sorted(by_oa.items()):
-            fresh = {sid: row for sid, row in rows.items() if not any(sid in c for c in chosen)}
-            parts.append(alert_records(broadcast, fresh, oa_id=oa_id, now=now, catalogue=engine.catalogue))
-            chosen.append(fresh)
-        return itertools.chain.from_iterable(parts), sum(len(c) for c in chosen)
+            yield from alert_records(broadcast, followers, oa_id=oa_id, now=now, catalogue=engine.catalogue)
+        for oa_id, rows in sorted(by_oa.items()):  # the groups are disjoint: only the followers can overlap
+            fresh = sorted((sid, row) for sid, row in rows.items() if sid not in seen)
+            seen.update(sid for sid, _ in fresh)
+            yield from alert_records(broadcast, fresh, oa_id=oa_id, now=now, catalogue=engine.catalogue)
 
     @ctx.app.agent(broadcasts, name="fan_out_broadcasts")
     async def fan_out_broadcasts(stream: faust.StreamT) -> None:
         """Send a broadcast to everyone it reaches within this record's partition (policy news via pacing)."""
-        async for record in stream.events():
-            partition = record.message.partition
-            broadcast, problems = codec.decode(Broadcast, record.value or b"")
-            if broadcast is None:
-                await guard.park_now(ctx, record, problems)
-                continue
-            try:
-                records, reached = records_for(broadcast, partition)
-            except Exception as exc:  # never an exit loop over one record
-                log.exception("broadcast at offset %s failed", record.message.offset)
-                await guard.park_now(ctx, record, guard.problems_of(exc))
-                continue
-            target = policy_news if broadcast.is_policy else notifications
-            await send_all(await ctx.app.maybe_start_producer(), target.get_topic_name(), records)
-            kind = Kind.POLICY if broadcast.is_policy else Kind.ALERT
-            metrics.NOTIFICATIONS_EMITTED.labels("none", kind.value).inc(reached)
-            metrics.BROADCAST_TARGETED.labels(broadcast.area_level.value.lower()).inc(reached)
-            log.info(
-                "broadcast %s (%s %s): partition %d fanned out to %d recipients (%s)",
-                broadcast.broadcast_id,
-                broadcast.area_level.value.lower(),
-                broadcast.area_code,
-                partition,
-                reached,
-                broadcast.priority.lower(),
+        own = None if ctx.fanout_producer else bulk_producer(ctx.settings, client_id=f"{ctx.settings.app_id}-fanout")
+        if own is not None:
+            await own.start()
+        try:
+            async for record in stream.events():
+                await fan_out(ctx.fanout_producer or own, record)
+        finally:
+            if own is not None:
+                await own.stop()
+
+    async def fan_out(producer: Any, record: faust.EventT) -> None:
+        """One broadcast record: its partition's share sent and acknowledged, or the record parked."""
+        partition = record.message.partition
+        broadcast, problems = codec.decode(Broadcast, record.value or b"")
+        if broadcast is None:
+            await guard.park_now(ctx, record, problems)
+            return
+        target = policy_news if broadcast.is_policy else notifications
+        try:
+            reached = await send_partitioned(
+                producer, target.get_topic_name(), ReadFailed.around(records_for(broadcast, partition))
             )
+        except ReadFailed as exc:  # a table row that cannot be read: never an exit loop over one record
+            log.error("broadcast at offset %s failed", record.message.offset, exc_info=exc.__cause__)
+            await guard.park_now(ctx, record, guard.problems_of(exc.__cause__ or exc))
+            return
+        kind = Kind.POLICY if broadcast.is_policy else Kind.ALERT
+        metrics.NOTIFICATIONS_EMITTED.labels("none", kind.value).inc(reached)
+        metrics.BROADCAST_TARGETED.labels(broadcast.area_level.value.lower()).inc(reached)
+        log.info(
+            "broadcast %s (%s %s): partition %d fanned out to %d recipients (%s)",
+            broadcast.broadcast_id,
+            broadcast.area_level.value.lower(),
+            broadcast.area_code,
+            partition,
+            reached,
+            broadcast.priority.lower(),
+        )
 
     ctx.agents["fan_out_broadcasts"] = fan_out_broadcasts
-
-
-async def send_all(producer: Any, topic: str, records: Iterable[tuple[bytes, bytes]]) -> int:
-    """Produce ``records`` straight to the producer and wait for every acknowledgement; returns the count.
-
-    The broadcast record is acknowledged (and its offset committed) only after the whole fan-out is on the
-    notifications topic. Going around Faust's per-message channel machinery, which cost more than building
-    the message, is what lets a million alerts be enqueued in minutes (docs/performance.md).
-    """
-    pending: list[Awaitable[Any]] = []
-    count = 0
-    for key, value in records:
-        pending.append(await producer.send(topic, key, value, partition=None, timestamp=None, headers=None))
-        count += 1
-        if len(pending) >= ACK_EVERY:
-            await asyncio.gather(*pending)
-            pending.clear()
-    await asyncio.gather(*pending)
-    return count

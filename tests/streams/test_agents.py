@@ -33,6 +33,41 @@ class RecordingProducer:
     def on(self, topic: str) -> list[tuple[bytes | None, bytes | None]]:
         return [(k, v) for t, k, v in self.sent if t == topic]
 
+    # The batch interface of aiokafka's producer, which broadcast fan-outs use (streams.bulk_produce).
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def create_batch(self) -> RecordingBatch:
+        return RecordingBatch()
+
+    async def send_batch(self, batch: RecordingBatch, topic: str, *, partition: int) -> asyncio.Future:
+        self.sent.extend((topic, k, v) for k, v in batch.records)
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
+
+
+class RecordingBatch:
+    """A batch builder that holds ten records, so that fan-outs in these tests fill several."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes, bytes]] = []
+        self.closed = False
+
+    def append(self, *, timestamp: float | None, key: bytes, value: bytes) -> object | None:
+        if self.closed or len(self.records) >= 10:
+            self.closed = True
+            return None
+        self.records.append((key, value))
+        return object()
+
+    def record_count(self) -> int:
+        return len(self.records)
+
+    def close(self) -> None:
+        self.closed = True
+
 
 @pytest.fixture
 def streams(tmp_path):
@@ -44,6 +79,7 @@ def streams(tmp_path):
         return producer
 
     app.app.maybe_start_producer = fake_producer
+    app.fanout_producer = producer
     return app, producer
 
 

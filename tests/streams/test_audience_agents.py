@@ -39,6 +39,7 @@ def streams(tmp_path):
         return producer
 
     app.app.maybe_start_producer = fake_producer
+    app.fanout_producer = producer
     return app, producer
 
 
