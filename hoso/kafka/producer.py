@@ -77,11 +77,6 @@ class RenewingProducer:
             await self._current.stop()
             self._current = None
 
-    @property
-    def started(self) -> bool:
-        """Whether ``start`` ran and ``stop`` did not."""
-        return self._current is not None
-
     async def send(
         self,
         topic: str,
