@@ -448,11 +448,14 @@ class Chaos:
         path = self.run_dir / "lost.json"
         path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
         self.say(f"what was lost, and what was sent instead: {path}")
+        if len(lost) <= 5:  # small enough to read in a CI log, where the run folder is gone afterwards
+            for line in orjson.dumps(report, option=orjson.OPT_INDENT_2).decode().splitlines():
+                self.say(f"  {line}")
 
     def _drain(self, http: httpx.Client, expected: set[str]) -> dict[str, int]:
         """Wait until every expected tracking id reached the simulator (or the drain timeout passes)."""
         deadline = time.monotonic() + self.options.drain_timeout_s
-        shown = 0.0
+        shown, said = 0.0, -1
         while True:
             self._supervise()
             counts = tracking_counts(http)
@@ -464,9 +467,9 @@ class Chaos:
             if now > deadline:
                 self.say(f"drain timed out with {got}/{len(expected)} delivered")
                 return counts
-            if now - shown >= 3:
+            if (got != said and now - shown >= 3) or now - shown >= 30:
                 self.say(f"delivered {got}/{len(expected)}")
-                shown = now
+                shown, said = now, got
             time.sleep(0.5)
 
     def stop(self) -> None:

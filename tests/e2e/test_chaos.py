@@ -34,10 +34,10 @@ def test_chaos_loses_nothing_through_kills_token_expiry_a_long_broker_outage_and
     )  # fmt: skip
     wall = time.monotonic() - started
     lines = proc.stdout.decode().strip().splitlines()
-    assert lines, f"no output; stderr:\n{proc.stderr.decode()[-3000:]}"
+    assert lines, f"no output; stderr:\n{proc.stderr.decode()[-12000:]}"
     s = orjson.loads(lines[-1])
     print(f"\nchaos: {s} (wall {wall:.0f}s)")
-    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    assert proc.returncode == 0, proc.stderr.decode()[-12000:]
     # A message the dispatcher parked on the one-minute or ten-minute retry tier near the end may still be
     # waiting in Kafka (beyond the committed offset) when the drain ends: that is scheduled, not lost.
     assert s["lost"] == 0, s["lost_sample"]
