@@ -209,6 +209,17 @@ def _notifications_of(settings: Settings, topic: str, dossiers: set[str]) -> lis
     return found
 
 
+def _events_of(settings: Settings, topic: str, dossiers: set[str]) -> list[tuple[int, int, dict[str, Any]]]:
+    """(partition, offset, event) of every record on ``topic`` about one of ``dossiers``, in log order."""
+    found: list[tuple[int, int, dict[str, Any]]] = []
+    for r in _records(settings, [topic]):
+        with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
+            event = orjson.loads(r.value)
+            if event.get("data", {}).get("ma_ho_so") in dossiers:
+                found.append((r.partition, r.offset, event))
+    return sorted(found, key=lambda f: (f[0], f[1]))
+
+
 def _parked_until(settings: Settings, topics: list[str]) -> dict[str, float]:
     """Tracking id → not-before of its latest record on the retry / deferred topics.
 
@@ -439,6 +450,10 @@ class Chaos:
                 {k: e.get(k) for k in ("event_id", "sequence", "occurred_at")} | {"trang_thai": e["data"]["trang_thai"]}
                 for e in events
                 if e["data"]["ma_ho_so"] in dossiers
+            ],
+            "arrived": [  # the order the worker read them in (a gap or a reversal is decided on arrival)
+                {"event_id": e.get("event_id"), "sequence": e.get("sequence"), "partition": p, "offset": o}
+                for p, o, e in _events_of(self.settings, self.stack.topics.dossier_events.name, dossiers)
             ],
             "notifications": [
                 n | {"delivered": counts.get(n["tracking_id"], 0), "expected": n["tracking_id"] in expectation.origins}
