@@ -13,6 +13,14 @@ Faust's RocksDB store writes locally at once and ``topic.send`` only buffers, so
    (each under its own event: Faust picks the changelog partition from the event being processed), and
    only then give the events their final ack, which lets Faust commit their offsets.
 
+The writes of one event go to several tables, hence several changelog topics, and a worker can die with
+some of them acknowledged and others not. The tables that say "this event was handled" (``markers``: the
+dossier state with its applied sequence and seen ids, the chat's seen ids) are therefore written last, and
+only once every other write of the batch is acknowledged. A worker that dies in between leaves the markers
+behind the rest: the re-read event is applied again (the rules recompute the same holds; repeated messages
+carry the same tracking ids). The other order would lose it: a restored state that says "handled" beside a
+hold that never reached its changelog, and the held message with it.
+
 Waiting for acknowledgements per batch, not per record, and not before taking the next batch, is what
 keeps the stage fast: the agents stay busy while Kafka replicates. Agents that share tables share one
 pipeline, so writes are applied in the order they were computed.
@@ -89,9 +97,16 @@ class Batch:
 class Pipeline:
     """The batches of a worker's table-writing agents: sent, then completed in order in the background."""
 
-    def __init__(self, app: faust.App, tables: dict[str, Any], depth: int = PIPELINE_DEPTH) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        tables: dict[str, Any],
+        depth: int = PIPELINE_DEPTH,
+        markers: frozenset[str] = frozenset(),
+    ) -> None:
         self._app = app
         self._tables = tables
+        self._markers = markers
         self._pending: dict[Key, tuple[int, object]] = {}
         self._in_flight: deque[tuple[Batch, asyncio.Future[list[asyncio.Future]]]] = deque()
         self._room = asyncio.Semaphore(depth)
@@ -191,7 +206,7 @@ class Pipeline:
             except Exception:
                 _exit("Kafka did not acknowledge this batch's records")
             try:
-                self._apply(batch)
+                await self._apply(batch)
             except Exception:
                 log.exception("writing a batch's table updates failed")
                 _exit("a table write failed")
@@ -202,20 +217,36 @@ class Pipeline:
             if not self._in_flight:
                 self._empty.set()
 
-    def _apply(self, batch: Batch) -> None:
-        """Write the batch's table updates, each under its own event (Faust's changelog partition)."""
-        for event, table, key, value in batch.writes:
-            t = self._tables[table]
-            with processing(event):
-                if value is _DELETE:
-                    if key in t:
-                        del t[key]
-                else:
-                    t[key] = value
+    async def _apply(self, batch: Batch) -> None:
+        """Write the batch's table updates, each under its own event (Faust's changelog partition): first
+        every table but the markers, then, once those changelog records are acknowledged, the markers."""
+        first = [w for w in batch.writes if w[1] not in self._markers]
+        last = [w for w in batch.writes if w[1] in self._markers]
+        acks = [ack for w in first if (ack := self._write(*w)) is not None]
+        if last and acks:
+            await asyncio.gather(*acks)  # raises if Kafka refused one: the caller exits, markers unwritten
+        for w in last:
+            self._write(*w)
         for k in batch.overlay:
             hit = self._pending.get(k)
             if hit is not None and hit[0] == batch.seq:
                 del self._pending[k]
+
+    def _write(self, event: faust.EventT, table: str, key: bytes, value: object) -> asyncio.Future | None:
+        """One table write as Faust's ``table[key] = value`` makes it (changelog record, then the store), but
+        keeping the changelog record's future, which Faust drops."""
+        t = self._tables[table]
+        with processing(event):
+            partition = t.partition_for_key(key)
+            if value is _DELETE:
+                if key not in t:
+                    return None
+                ack = t.send_changelog(partition, key, None, value_serializer="raw")
+                del t.data[key]
+            else:
+                ack = t.send_changelog(partition, key, value)
+                t.data[key] = value
+        return ack
 
 
 def _exit(reason: str) -> NoReturn:

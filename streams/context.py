@@ -20,7 +20,7 @@ from hoso.settings import Settings
 from schemas import codec
 from schemas.common import now_vn
 from schemas.problems import Problem
-from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, Topics
+from schemas.topics import CHAT_SEEN_TABLE, DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, FOLLOWERS_TABLE, Topics
 from streams import followers as fol
 from streams import template_catalogue as cat
 from streams.batching import Batch, Pipeline
@@ -41,6 +41,10 @@ TABLE_ROCKSDB_OPTIONS: dict[str, int] = {
 """RocksDB sizing per table partition. Faust's defaults (64 MiB write buffers ×3 and a 2 GiB block cache for
 every partition of every table) let a worker's RSS grow past 1 GB with a million followers
 (docs/performance.md); reads are served mostly from the OS page cache anyway."""
+
+HANDLED_MARKERS = frozenset({DOSSIER_STATE_TABLE, CHAT_SEEN_TABLE})
+"""Tables whose write says an event was handled (applied sequence and seen ids): the pipeline writes them
+only after the event's other table writes are acknowledged (``streams.batching``)."""
 
 
 @dataclass
@@ -65,7 +69,7 @@ class StreamsApp:
     starts its own. Tests put a recording one here."""
 
     def __post_init__(self) -> None:
-        self.pipeline = Pipeline(self.app, self.tables)
+        self.pipeline = Pipeline(self.app, self.tables, markers=HANDLED_MARKERS)
 
     def topic(self, name: str, partitions: int) -> faust.TopicT:
         """A raw-bytes topic handle (our codecs are orjson + pydantic, not Faust's), created once per name."""

@@ -16,6 +16,7 @@ from streams.agents.timers import tick_record
 from streams.app import build
 from tests.factories import DOSSIER, event
 from tests.streams.engine_helpers import DAY
+from tests.streams.fake_producer import use_producer
 
 
 class RecordingProducer:
@@ -75,10 +76,7 @@ def streams(tmp_path):
     app.clock = lambda: DAY  # daytime, so quiet hours do not defer what these tests look at
     producer = RecordingProducer()
 
-    async def fake_producer() -> RecordingProducer:
-        return producer
-
-    app.app.maybe_start_producer = fake_producer
+    use_producer(app, producer)
     app.fanout_producer = producer
     return app, producer
 

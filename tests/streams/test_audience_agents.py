@@ -20,6 +20,7 @@ from streams.agents.policy_news import tick_record
 from streams.app import build
 from tests.factories import event
 from tests.streams.engine_helpers import DAY
+from tests.streams.fake_producer import use_producer
 from tests.streams.test_agents import RecordingProducer
 
 NIGHT = DAY.replace(hour=22)  # quiet hours are 21:00-07:00 by default
@@ -35,10 +36,7 @@ def streams(tmp_path):
     app.clock = lambda: DAY
     producer = RecordingProducer()
 
-    async def fake_producer() -> RecordingProducer:
-        return producer
-
-    app.app.maybe_start_producer = fake_producer
+    use_producer(app, producer)
     app.fanout_producer = producer
     return app, producer
 

@@ -12,10 +12,12 @@ import pytest
 from faust.types import TP, RecordMetadata
 
 from hoso.settings import Settings
+from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, changelog_name
 from streams import batching
 from streams.app import build
 from tests.factories import DOSSIER, event
 from tests.streams.engine_helpers import DAY
+from tests.streams.fake_producer import use_producer
 
 KEY = DOSSIER.encode()
 
@@ -59,10 +61,7 @@ def streams(tmp_path):
     app.clock = lambda: DAY
     producer = GatedProducer()
 
-    async def fake_producer() -> GatedProducer:
-        return producer
-
-    app.app.maybe_start_producer = fake_producer
+    use_producer(app, producer)
     return app, producer
 
 
@@ -86,6 +85,20 @@ async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+async def acknowledge_until(producer: GatedProducer, check: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Acknowledge everything sent (messages and changelog records) until ``check`` holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached")
+        producer.acknowledge()
+        await asyncio.sleep(0.01)
+
+
+def changelog(app: Any, table: str) -> str:
+    return changelog_name(app.settings.app_id, table)
+
+
 async def test_state_is_written_and_the_offset_released_only_after_the_messages_are_acknowledged(streams):
     app, producer = streams
     notifications = app.topics.notifications.name
@@ -95,10 +108,59 @@ async def test_state_is_written_and_the_offset_released_only_after_the_messages_
         await asyncio.sleep(0.1)  # time enough for anything that would wrongly run early
         assert KEY not in app.tables["dossier_state"], "state written before Kafka acknowledged the message"
         assert not record.message.acked, "offset released before the batch was complete"
-        producer.acknowledge()
-        await until(lambda: KEY in app.tables["dossier_state"])
+        await acknowledge_until(producer, lambda: KEY in app.tables["dossier_state"])
         await until(lambda: record.message.acked)
-        producer.acknowledge()  # the changelog records
+        producer.acknowledge()  # the state's changelog record
+
+
+async def test_the_handled_marker_is_written_only_after_the_events_other_writes_are_acknowledged(streams):
+    """A held TRANSFERRED is recorded in the hold table, and the event marked handled in the dossier state.
+    If the state reached its changelog and the hold did not, a worker restoring from the changelogs would
+    take the re-read event for done and the message would be lost: so the state waits for the hold's ack."""
+    app, producer = streams
+    hold_log, state_log = changelog(app, DOSSIER_HOLD_TABLE), changelog(app, DOSSIER_STATE_TABLE)
+    async with app.agents["join_dossier_events"].test_context() as ctx:
+        await deliver(ctx, event("RECEIVED", sequence=1))
+        await acknowledge_until(producer, lambda: bool(producer.on(state_log)))
+        producer.acknowledge()
+        record = await deliver(ctx, event("TRANSFERRED", sequence=2))
+        await acknowledge_until(producer, lambda: len(producer.on(hold_log)) == 1)  # its messages, then the hold
+        await asyncio.sleep(0.1)  # time enough for anything that would wrongly run early
+        assert KEY in app.tables[DOSSIER_HOLD_TABLE]
+        assert len(producer.on(state_log)) == 1, "the state was sent before the hold was acknowledged"
+        assert b'"sequence":1' in app.tables[DOSSIER_STATE_TABLE][KEY]
+        assert not record.message.acked
+        producer.acknowledge()  # the hold's changelog record
+        await until(lambda: len(producer.on(state_log)) == 2)
+        assert b'"sequence":2' in app.tables[DOSSIER_STATE_TABLE][KEY]
+        await until(lambda: record.message.acked)
+        producer.acknowledge()
+
+
+async def test_a_refused_changelog_record_stops_the_worker_before_the_handled_marker_is_written(streams, monkeypatch):
+    app, producer = streams
+    exits: list[str] = []
+
+    def fake_exit(reason: str) -> None:
+        exits.append(reason)
+        raise asyncio.CancelledError  # stands in for os._exit: nothing after it runs
+
+    monkeypatch.setattr(batching, "_exit", fake_exit)
+    hold_log, state_log = changelog(app, DOSSIER_HOLD_TABLE), changelog(app, DOSSIER_STATE_TABLE)
+    async with app.agents["join_dossier_events"].test_context() as ctx:
+        await deliver(ctx, event("RECEIVED", sequence=1))
+        await acknowledge_until(producer, lambda: bool(producer.on(state_log)))
+        producer.acknowledge()
+        record = await deliver(ctx, event("TRANSFERRED", sequence=2))
+        await acknowledge_until(producer, lambda: len(producer.on(hold_log)) == 1)
+        producer.refuse()
+        await until(lambda: bool(exits))
+        await asyncio.sleep(0.05)
+        assert len(producer.on(state_log)) == 1
+        assert not record.message.acked
+        app.pipeline._in_flight.clear()  # the process would be gone; let the test context stop cleanly
+        app.pipeline._empty.set()
+    assert exits == ["a table write failed"]
 
 
 async def test_a_later_batch_is_computed_on_top_of_an_earlier_one_still_in_flight(streams):
@@ -112,8 +174,9 @@ async def test_a_later_batch_is_computed_on_top_of_an_earlier_one_still_in_fligh
         await deliver(ctx, event("SUPPLEMENT_REQUESTED", sequence=2))
         await until(lambda: len(producer.on(notifications)) == 2)
         assert KEY not in app.tables["dossier_state"]
-        producer.acknowledge()
-        await until(lambda: KEY in app.tables["dossier_state"] and b'"sequence":2' in app.tables["dossier_state"][KEY])
+        await acknowledge_until(
+            producer, lambda: KEY in app.tables["dossier_state"] and b'"sequence":2' in app.tables["dossier_state"][KEY]
+        )
         producer.acknowledge()
     statuses = [orjson.loads(v)["trang_thai"] for _, v, _ in producer.on(notifications)]
     assert statuses == ["RECEIVED", "SUPPLEMENT_REQUESTED"]
