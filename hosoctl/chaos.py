@@ -44,7 +44,7 @@ import orjson
 from hoso.errors import ConfigurationError, HosoError, PublishError
 from hoso.kafka.clients import kafka_python
 from hoso.settings import Settings
-from hosoctl.reconcile import count_topic, expected_notifications, malformed_records, tracking_counts
+from hosoctl.reconcile import Expectation, count_topic, expected_notifications, malformed_records, tracking_counts
 from hosoctl.stack import Stack
 from schemas.common import now_vn
 
@@ -384,9 +384,9 @@ class Chaos:
             http.post("/_sim/faults", json={"spec": "none"}).raise_for_status()
             self.say(f"load done: {len(load.acked)} events acknowledged, {len(load.failed)} not; draining")
             expectation = expected_notifications(load.acked, self.settings.pseudonym_key, settings=self.settings)
-            counts = self._drain(http, expectation.tracking_ids)
+            counts = self._drain(http, expectation)
             stats = orjson.loads(http.get("/_sim/stats").content)
-        delivered = expectation.tracking_ids & counts.keys()
+        delivered = expectation.met(counts)
         missing = expectation.tracking_ids - delivered
         t = self.stack.topics
         parked_topics = [t.notifications_retry_1.name, t.notifications_retry_2.name, t.notifications_retry_3.name]
@@ -414,7 +414,7 @@ class Chaos:
             "lost_sample": sorted(expectation.origins[tid] for tid in lost)[:20],
             "parked_at_end": len(parked),
             "duplicates": sum(c - 1 for c in counts.values() if c > 1),
-            "unexpected": len(counts.keys() - expectation.tracking_ids),
+            "unexpected": len(counts.keys() - expectation.allowed()),
             "kills": sum(self.kills.values()),
             "kills_by_role": dict(self.kills),
             "unplanned_restarts": dict(self.unplanned_restarts),
@@ -467,14 +467,15 @@ class Chaos:
             for line in orjson.dumps(report, option=orjson.OPT_INDENT_2).decode().splitlines():
                 self.say(f"  {line}")
 
-    def _drain(self, http: httpx.Client, expected: set[str]) -> dict[str, int]:
+    def _drain(self, http: httpx.Client, expectation: Expectation) -> dict[str, int]:
         """Wait until every expected tracking id reached the simulator (or the drain timeout passes)."""
+        expected = expectation.tracking_ids
         deadline = time.monotonic() + self.options.drain_timeout_s
         shown, said = 0.0, -1
         while True:
             self._supervise()
             counts = tracking_counts(http)
-            got = len(expected & counts.keys())
+            got = len(expectation.met(counts))
             now = time.monotonic()
             if got >= len(expected):
                 time.sleep(2.0)  # stragglers: a duplicate still in flight should be counted

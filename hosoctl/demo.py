@@ -130,7 +130,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         expectation = expected_notifications(evts + national, scoped.pseudonym_key, settings=scoped)
         counts, failures = _wait_for_delivery(stack, expectation, timeout, say)
         alerts = _alert_tracking_ids(stack.simulator_url)
-        delivered = expectation.tracking_ids & counts.keys()
+        delivered = expectation.met(counts)
         recorded = {t for t, f in failures.items() if t in expectation.permanent and f.get("reason")}
         duplicates = sum(c - 1 for c in counts.values() if c > 1)
         dispatcher_metrics = scrape_metrics(stack.metrics_ports.get("dispatcher"))
@@ -147,7 +147,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             "chat_answers": sum(1 for line in citizen.transcript if line.who == "oa"),
             "permanent_failures": len(recorded),
             "duplicates": duplicates,
-            "unexpected": len(counts.keys() - expectation.tracking_ids - alerts),
+            "unexpected": len(counts.keys() - expectation.allowed() - alerts),
             "lost": len(expectation.tracking_ids - delivered) + len(expectation.permanent - recorded),
             "invalid": count_topic(scoped, stack.topics.dossier_events_invalid.name),
             "token_refreshes": sim_stats(stack.simulator_url)["token_refreshes"]["total"],
@@ -280,7 +280,7 @@ def _wait_for_delivery(
         while True:
             stack.check_alive()
             counts = tracking_counts(http)
-            got = len(exp.tracking_ids & counts.keys())
+            got = len(exp.met(counts))
             now = time.monotonic()
             if got >= len(exp.tracking_ids):
                 failures = (
