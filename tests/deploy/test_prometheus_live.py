@@ -202,7 +202,9 @@ def live(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         )
     prom: subprocess.Popen[bytes] | None = None
     try:
-        stack = orjson.loads(_wait_for_line(tmp / "demo.err", STACK_UP, demo, timeout=240).group(1))
+        # Up to two full delivery waits of the demo (about 214 s each): with Zalo faults on, a message can be
+        # parked on the 10-minute retry tier, and the demo then reports it before bringing the stack up.
+        stack = orjson.loads(_wait_for_line(tmp / "demo.err", STACK_UP, demo, timeout=540).group(1))
         summary = orjson.loads((tmp / "demo.out").read_text().strip().splitlines()[-1])
         _broadcast_to_demo_provinces(env, stack)
         (tmp / "prometheus.yml").write_text(_prometheus_config(stack))
