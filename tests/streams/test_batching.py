@@ -65,6 +65,19 @@ def streams(tmp_path):
     return app, producer
 
 
+@pytest.fixture
+def exits(monkeypatch) -> list[str]:
+    """The reasons the pipeline gave for exiting the worker (the exit itself stopped where it happens)."""
+    reasons: list[str] = []
+
+    def fake_exit(reason: str) -> None:
+        reasons.append(reason)
+        raise asyncio.CancelledError  # stands in for os._exit: nothing after it runs
+
+    monkeypatch.setattr(batching, "_exit", fake_exit)
+    return reasons
+
+
 async def deliver(ctx: Any, value: dict[str, Any], partition: int = 0, key: bytes = KEY) -> Any:
     """Hand a record to the agent as Faust's conductor does: one reference per subscribed stream (the test
     context's own ``put`` skips that, so every event would look finally acknowledged at its first ack)."""
@@ -113,18 +126,26 @@ async def test_state_is_written_and_the_offset_released_only_after_the_messages_
         producer.acknowledge()  # the state's changelog record
 
 
+async def hold_a_transferred(app: Any, producer: GatedProducer, ctx: Any) -> Any:
+    """RECEIVED applied and settled, then a TRANSFERRED whose messages are acknowledged and whose hold's
+    changelog record is sent but not yet acknowledged (that event is returned)."""
+    hold_log, state_log = changelog(app, DOSSIER_HOLD_TABLE), changelog(app, DOSSIER_STATE_TABLE)
+    await deliver(ctx, event("RECEIVED", sequence=1))
+    await acknowledge_until(producer, lambda: bool(producer.on(state_log)))
+    producer.acknowledge()
+    record = await deliver(ctx, event("TRANSFERRED", sequence=2))
+    await acknowledge_until(producer, lambda: len(producer.on(hold_log)) == 1)  # its messages, then the hold
+    return record
+
+
 async def test_the_handled_marker_is_written_only_after_the_events_other_writes_are_acknowledged(streams):
     """A held TRANSFERRED is recorded in the hold table, and the event marked handled in the dossier state.
     If the state reached its changelog and the hold did not, a worker restoring from the changelogs would
     take the re-read event for done and the message would be lost: so the state waits for the hold's ack."""
     app, producer = streams
-    hold_log, state_log = changelog(app, DOSSIER_HOLD_TABLE), changelog(app, DOSSIER_STATE_TABLE)
+    state_log = changelog(app, DOSSIER_STATE_TABLE)
     async with app.agents["join_dossier_events"].test_context() as ctx:
-        await deliver(ctx, event("RECEIVED", sequence=1))
-        await acknowledge_until(producer, lambda: bool(producer.on(state_log)))
-        producer.acknowledge()
-        record = await deliver(ctx, event("TRANSFERRED", sequence=2))
-        await acknowledge_until(producer, lambda: len(producer.on(hold_log)) == 1)  # its messages, then the hold
+        record = await hold_a_transferred(app, producer, ctx)
         await asyncio.sleep(0.1)  # time enough for anything that would wrongly run early
         assert KEY in app.tables[DOSSIER_HOLD_TABLE]
         assert len(producer.on(state_log)) == 1, "the state was sent before the hold was acknowledged"
@@ -137,22 +158,11 @@ async def test_the_handled_marker_is_written_only_after_the_events_other_writes_
         producer.acknowledge()
 
 
-async def test_a_refused_changelog_record_stops_the_worker_before_the_handled_marker_is_written(streams, monkeypatch):
+async def test_a_refused_changelog_record_stops_the_worker_before_the_handled_marker_is_written(streams, exits):
     app, producer = streams
-    exits: list[str] = []
-
-    def fake_exit(reason: str) -> None:
-        exits.append(reason)
-        raise asyncio.CancelledError  # stands in for os._exit: nothing after it runs
-
-    monkeypatch.setattr(batching, "_exit", fake_exit)
-    hold_log, state_log = changelog(app, DOSSIER_HOLD_TABLE), changelog(app, DOSSIER_STATE_TABLE)
+    state_log = changelog(app, DOSSIER_STATE_TABLE)
     async with app.agents["join_dossier_events"].test_context() as ctx:
-        await deliver(ctx, event("RECEIVED", sequence=1))
-        await acknowledge_until(producer, lambda: bool(producer.on(state_log)))
-        producer.acknowledge()
-        record = await deliver(ctx, event("TRANSFERRED", sequence=2))
-        await acknowledge_until(producer, lambda: len(producer.on(hold_log)) == 1)
+        record = await hold_a_transferred(app, producer, ctx)
         producer.refuse()
         await until(lambda: bool(exits))
         await asyncio.sleep(0.05)
@@ -184,15 +194,8 @@ async def test_a_later_batch_is_computed_on_top_of_an_earlier_one_still_in_fligh
     assert state["sequence"] == 2
 
 
-async def test_a_refused_message_stops_the_worker_before_any_state_is_written(streams, monkeypatch):
+async def test_a_refused_message_stops_the_worker_before_any_state_is_written(streams, exits):
     app, producer = streams
-    exits: list[str] = []
-
-    def fake_exit(reason: str) -> None:
-        exits.append(reason)
-        raise asyncio.CancelledError  # stands in for os._exit: nothing after it runs
-
-    monkeypatch.setattr(batching, "_exit", fake_exit)
     async with app.agents["join_dossier_events"].test_context() as ctx:
         record = await deliver(ctx, event("RECEIVED", sequence=1))
         await until(lambda: len(producer.pending) >= 1)
