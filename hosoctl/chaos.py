@@ -198,26 +198,18 @@ def _invalid_sources(settings: Settings, topic: str) -> set[tuple[int, int]]:
     return seen
 
 
-def _notifications_of(settings: Settings, topic: str, dossiers: set[str]) -> list[dict[str, Any]]:
-    """Every notification on ``topic`` about one of ``dossiers`` (for the report of a failed run)."""
-    keep = ("tracking_id", "event_id", "trang_thai", "kind", "occurred_at", "created_at")
+def _records_about(
+    settings: Settings, topic: str, dossiers: set[str], code_of: Callable[[dict[str, Any]], Any], keep: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """``keep``'s fields, with partition and offset, of every record on ``topic`` whose ``code_of`` is one of
+    ``dossiers``, in log order (for the report of a failed run; records that are not JSON objects are passed)."""
     found: list[dict[str, Any]] = []
     for r in _records(settings, [topic]):
-        n = orjson.loads(r.value)
-        if n.get("ma_ho_so") in dossiers:
-            found.append({k: n.get(k) for k in keep} | {"partition": r.partition, "offset": r.offset})
-    return found
-
-
-def _events_of(settings: Settings, topic: str, dossiers: set[str]) -> list[tuple[int, int, dict[str, Any]]]:
-    """(partition, offset, event) of every record on ``topic`` about one of ``dossiers``, in log order."""
-    found: list[tuple[int, int, dict[str, Any]]] = []
-    for r in _records(settings, [topic]):
         with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
-            event = orjson.loads(r.value)
-            if event.get("data", {}).get("ma_ho_so") in dossiers:
-                found.append((r.partition, r.offset, event))
-    return sorted(found, key=lambda f: (f[0], f[1]))
+            value = orjson.loads(r.value)
+            if code_of(value) in dossiers:
+                found.append({k: value.get(k) for k in keep} | {"partition": r.partition, "offset": r.offset})
+    return sorted(found, key=lambda f: (f["partition"], f["offset"]))
 
 
 def _parked_until(settings: Settings, topics: list[str]) -> dict[str, float]:
@@ -451,20 +443,31 @@ class Chaos:
                 for e in events
                 if e["data"]["ma_ho_so"] in dossiers
             ],
-            "arrived": [  # the order the worker read them in (a gap or a reversal is decided on arrival)
-                {"event_id": e.get("event_id"), "sequence": e.get("sequence"), "partition": p, "offset": o}
-                for p, o, e in _events_of(self.settings, self.stack.topics.dossier_events.name, dossiers)
-            ],
+            # The order the worker read them in (a gap or a reversal is decided on arrival).
+            "arrived": _records_about(
+                self.settings,
+                self.stack.topics.dossier_events.name,
+                dossiers,
+                lambda e: e.get("data", {}).get("ma_ho_so"),
+                ("event_id", "sequence"),
+            ),
             "notifications": [
                 n | {"delivered": counts.get(n["tracking_id"], 0), "expected": n["tracking_id"] in expectation.origins}
-                for n in _notifications_of(self.settings, self.stack.topics.notifications.name, dossiers)
+                for n in _records_about(
+                    self.settings,
+                    self.stack.topics.notifications.name,
+                    dossiers,
+                    lambda n: n.get("ma_ho_so"),
+                    ("tracking_id", "event_id", "trang_thai", "kind", "occurred_at", "created_at"),
+                )
             ],
         }
+        text = orjson.dumps(report, option=orjson.OPT_INDENT_2)
         path = self.run_dir / "lost.json"
-        path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        path.write_bytes(text)
         self.say(f"what was lost, and what was sent instead: {path}")
         if len(lost) <= 5:  # small enough to read in a CI log, where the run folder is gone afterwards
-            for line in orjson.dumps(report, option=orjson.OPT_INDENT_2).decode().splitlines():
+            for line in text.decode().splitlines():
                 self.say(f"  {line}")
 
     def _drain(self, http: httpx.Client, expectation: Expectation) -> dict[str, int]:
