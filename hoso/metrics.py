@@ -64,6 +64,12 @@ HELD_MESSAGES = Counter(
 SUBSCRIPTION_CHANGES = Counter(
     "hoso_subscription_changes_total", "Follower changes applied, by source and action.", ["source", "action"]
 )
+WORKER_REREADS = Counter(
+    "hoso_worker_rereads_total",
+    "Partitions read again because a record was fetched but no agent finished it while later ones were "
+    "(streams.commit_guard); the commit waited for it, so nothing was lost.",
+    ["topic"],
+)
 
 # --- dispatcher --------------------------------------------------------------------------------
 ZALO_REQUESTS = Counter(
@@ -271,6 +277,7 @@ LABELS = BoundedLabels()
 ROLE_FAMILIES: dict[str, tuple[Collector, ...]] = {
     "worker": (
         EVENTS,
+        WORKER_REREADS,
         NOTIFICATIONS_EMITTED,
         NOTIFICATIONS_SUPPRESSED,
         AGENCY_LAST_EVENT,

@@ -19,7 +19,7 @@ from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
 from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
-from streams import local_state
+from streams import commit_guard, local_state
 from streams.context import StreamsApp
 
 log = logging.getLogger("hoso.streams")
@@ -35,7 +35,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
     from streams.agents import ratings as rating_agents
     from streams.agents import timers as lifecycle_agents
 
-    app = faust.App(
+    app = commit_guard.GuardedApp(
         settings.app_id,
         **kafka_clients.faust_broker(settings),
         store=store,
@@ -62,6 +62,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
         key_serializer="raw",
         value_serializer="raw",
     )
+    app.commit_probe = commit_guard.BrokerProbe(kafka_clients.aiokafka(settings))
     ctx = StreamsApp(app=app, settings=settings, topics=settings.topics)
     ctx.table(DOSSIER_STATE_TABLE)
     ctx.table(FOLLOWERS_TABLE)
