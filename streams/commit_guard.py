@@ -114,7 +114,8 @@ class GuardedConsumer(faust_aiokafka.Consumer):
     # --- what Faust counts as done ------------------------------------------------------------------
     def _to_message(self, tp: TP, record: Any) -> Any:
         message = super()._to_message(tp, record)
-        self._fetched[(tp, message.offset)] = message  # weak: gone once Faust lets go of the message
+        if self.app.topics.acks_enabled_for(tp.topic):  # not table changelogs, read in bulk at recovery
+            self._fetched[(tp, message.offset)] = message  # weak: gone once Faust lets go of the message
         return message
 
     def ack(self, message: Message) -> bool:
