@@ -19,7 +19,7 @@ from hoso.kafka import clients as kafka_clients
 from hoso.kafka.lag import start_lag_exporter
 from hoso.settings import Settings
 from schemas.topics import DOSSIER_STATE_TABLE, FOLLOWERS_TABLE
-from streams import commit_guard, local_state
+from streams import commit_guard, local_state, recovery_guard
 from streams.context import StreamsApp
 
 log = logging.getLogger("hoso.streams")
@@ -61,6 +61,7 @@ def build(settings: Settings, *, store: str = "rocksdb://") -> StreamsApp:
         web_metrics_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
+        TableManager=recovery_guard.GuardedTableManager,
     )
     app.commit_probe = commit_guard.BrokerProbe(kafka_clients.aiokafka(settings))
     ctx = StreamsApp(app=app, settings=settings, topics=settings.topics)

@@ -145,7 +145,7 @@ class Pipeline:
                 except GeneratorExit:
                     # The agent's body raised mid-batch: these events would stay unfinished forever (their
                     # partitions' commits frozen, the next rebalance waiting on them), so start again.
-                    _exit("an agent stopped in the middle of a batch")
+                    exit_worker("an agent stopped in the middle of a batch")
                 # No await between the caller's body and this: another agent computing its batch must
                 # already see this one's writes, or it would overwrite them with what it read before.
                 sent = self._register(batch)
@@ -185,7 +185,7 @@ class Pipeline:
                 for topic, key, value in batch.sends
             ]
         except Exception:
-            _exit("Kafka refused a record of this batch")
+            exit_worker("Kafka refused a record of this batch")
         sent.set_result(futures)
 
     def _ensure_completer(self) -> None:
@@ -204,12 +204,12 @@ class Pipeline:
                 if futures:
                     await asyncio.gather(*futures)
             except Exception:
-                _exit("Kafka did not acknowledge this batch's records")
+                exit_worker("Kafka did not acknowledge this batch's records")
             try:
                 await self._apply(batch)
             except Exception:
                 log.exception("writing a batch's table updates failed")
-                _exit("a table write failed")
+                exit_worker("a table write failed")
             self._in_flight.popleft()
             for event in batch.events:
                 event.ack()
@@ -249,8 +249,12 @@ class Pipeline:
         return ack
 
 
-def _exit(reason: str) -> NoReturn:
-    log.critical("%s; exiting so that the unfinished batches are re-read", reason)
+def exit_worker(reason: str) -> NoReturn:
+    """Exit at once (75, EX_TEMPFAIL: restart me): the restarted worker reads again whatever was unfinished.
+
+    The streams stage's answer to Kafka trouble it cannot ride out in place; shared with ``streams.commit_guard``
+    and ``streams.recovery_guard``."""
+    log.critical("%s; exiting so that a restarted worker reads again what was unfinished", reason)
     logging.shutdown()
     os._exit(EXIT_KAFKA_REFUSED)
 

@@ -26,7 +26,6 @@ import asyncio
 import bisect
 import gc
 import logging
-import os
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Set
@@ -40,6 +39,7 @@ from faust.types import TP, Message
 from mode import Service
 
 from hoso import metrics
+from streams import batching
 
 log = logging.getLogger("hoso.streams.commit_guard")
 
@@ -50,7 +50,6 @@ CHECK_INTERVAL_S = 1.0
 REREADS_BEFORE_EXIT = 5
 """Re-reads of one missing record before the worker exits and lets its restart read the partition again."""
 PROBE_TIMEOUT_S = 10.0
-EXIT_REREAD = 75  # EX_TEMPFAIL, as the pipeline exits when Kafka refuses a record: restart me
 
 Probe = Callable[[TP, int, int], Awaitable[list[int] | None]]
 """The offsets in ``[start, end)`` of a partition that hold records, or None when the broker did not answer."""
@@ -160,7 +159,11 @@ class GuardedConsumer(faust_aiokafka.Consumer):
     async def perform_seek(self) -> None:
         """Faust forgets a committed offset of 0, and has none for a partition never committed."""
         await super().perform_seek()
-        never = [tp for tp, offset in self._sought.items() if offset is None or offset < 0]
+        never = [
+            tp
+            for tp, offset in self._sought.items()
+            if (offset is None or offset < 0) and self.app.topics.acks_enabled_for(tp.topic)
+        ]
         for tp, offset in self._sought.items():
             if offset == 0:
                 self._committed_offset[tp] = 0
@@ -240,14 +243,7 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         key = (tp, missing)
         self._rereads[key] = count = self._rereads.get(key, 0) + 1
         if count > REREADS_BEFORE_EXIT:
-            log.critical(
-                "record %s@%d was lost inside the worker %d times; exiting so that a restart reads it again",
-                tp,
-                missing,
-                count - 1,
-            )
-            logging.shutdown()
-            os._exit(EXIT_REREAD)
+            batching.exit_worker(f"record {tp}@{missing} was lost inside the worker {count - 1} times")
         log.warning(
             "no agent finished record %s@%d, though later records were; reading the partition again from "
             "offset %d (the agents drop what they already applied)",

@@ -74,7 +74,7 @@ def exits(monkeypatch) -> list[str]:
         reasons.append(reason)
         raise asyncio.CancelledError  # stands in for os._exit: nothing after it runs
 
-    monkeypatch.setattr(batching, "_exit", fake_exit)
+    monkeypatch.setattr(batching, "exit_worker", fake_exit)
     return reasons
 
 
