@@ -181,8 +181,12 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         await super().on_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: Set[TP], generation_id: int = 0) -> None:
+        """A new generation reads every partition from its committed offset, so no hole noted before it stands:
+        the commit made while revoking can note one on a partition this member keeps, and settling it would read
+        that partition again for nothing. Holes the new generation meets are noted afresh by its commits."""
         self._head_before_revoke = {}
         self._sought = {}
+        self._holes.clear()
         for topic in {tp.topic for tp in assigned if self.app.topics.acks_enabled_for(tp.topic)}:
             metrics.WORKER_REREADS.labels(topic=topic)  # a series at 0: the worker guards this topic
         await super().on_partitions_assigned(assigned, generation_id)
