@@ -14,6 +14,7 @@ import orjson
 from kafka import KafkaProducer
 
 from hoso.kafka.read_to_end import records_to_end
+from hoso.kafka.sync_client import open_client
 from schemas import codec
 from schemas.notification import Notification
 from schemas.topics import Topics
@@ -77,7 +78,7 @@ def replay(client: dict[str, Any], topics: Topics, letters: list[DeadLetter], *,
             if n is None:
                 raise ValueError(f"dead letter at offset {letter.offset} is not a valid notification: {problems}")
         return len(letters)
-    producer = KafkaProducer(**client, acks="all", enable_idempotence=True)
+    producer = open_client(KafkaProducer, **client, acks="all", enable_idempotence=True)
     try:
         futures = []
         for letter in letters:

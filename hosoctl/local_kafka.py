@@ -44,6 +44,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaConfigurationError, KafkaError
 
 from hoso.errors import BrokerError
+from hoso.kafka.sync_client import open_client
 from hoso.settings import Settings
 
 __all__ = ["BrokerConfig", "BrokerError", "BrokerStatus", "LocalBroker", "render_server_properties"]
@@ -462,8 +463,7 @@ class LocalBroker:
 
     def _probe(self, timeout: float) -> bool:
         """One Metadata round trip with kafka-python's admin client."""
-        # Cheap TCP check first: a failed KafkaAdminClient() leaks its IO thread (kafka-python 3.0.12),
-        # so only build one when something listens.
+        # A cheap TCP check first: an admin client waits out its whole bootstrap timeout on a closed port.
         try:
             with socket.create_connection((self.config.host, self.config.port), timeout=min(timeout, 1.0)):
                 pass
@@ -471,7 +471,8 @@ class LocalBroker:
             return False
         timeout_ms = max(int(timeout * 1000), 1000)
         try:
-            admin = KafkaAdminClient(
+            admin = open_client(
+                KafkaAdminClient,
                 bootstrap_servers=self.config.bootstrap,
                 client_id="hoso-kafka-local-probe",
                 request_timeout_ms=timeout_ms,

@@ -22,6 +22,7 @@ from kafka.errors import KafkaError
 from hoso import metrics
 from hoso.errors import InvalidRecord, PublishError
 from hoso.kafka.producer import RenewingProducer
+from hoso.kafka.sync_client import open_client
 from schemas.broadcast import Broadcast
 from schemas.codec import dumps, validate
 from schemas.topics import Topics, TopicSpec
@@ -46,7 +47,9 @@ def publish_broadcast(
     spec = topics.broadcasts
     key, value = broadcast.broadcast_id.encode(), dumps(broadcast)
     try:
-        producer = KafkaProducer(**client_config, acks="all", enable_idempotence=True, client_id="hoso-broadcast")
+        producer = open_client(
+            KafkaProducer, **client_config, acks="all", enable_idempotence=True, client_id="hoso-broadcast"
+        )
     except KafkaError as exc:
         raise PublishError(f"cannot connect to Kafka: {exc}") from exc
     try:

@@ -16,6 +16,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from hoso.errors import InvalidRecord, PublishError
+from hoso.kafka.sync_client import open_client
 from schemas.codec import check_event, dumps
 from schemas.dossier_event import DossierEvent
 
@@ -45,7 +46,7 @@ class Publisher:
             **overrides,
         }
         try:
-            self._producer = KafkaProducer(**config)
+            self._producer = open_client(KafkaProducer, **config)
         except KafkaError as exc:
             raise PublishError(f"cannot connect to Kafka at {client.get('bootstrap_servers')}: {exc}") from exc
 

@@ -9,6 +9,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from hoso.errors import BrokerError
+from hoso.kafka.sync_client import open_client
 from schemas.topics import Topics
 
 TOPIC_ALREADY_EXISTS = 36
@@ -20,7 +21,7 @@ def create_topics(client: Mapping[str, Any], topics: Topics, replication_factor:
     An existing topic with a different partition count is an error: co-partitioning would silently break.
     """
     try:
-        admin = KafkaAdminClient(**client, client_id="hoso-admin")
+        admin = open_client(KafkaAdminClient, **client, client_id="hoso-admin")
     except KafkaError as exc:
         raise BrokerError(f"cannot reach Kafka at {client.get('bootstrap_servers')}: {exc}") from exc
     try:
@@ -61,7 +62,7 @@ def create_topics(client: Mapping[str, Any], topics: Topics, replication_factor:
 
 def delete_topics(client: Mapping[str, Any], names: list[str]) -> None:
     """Delete topics (used to clean up demo and test namespaces)."""
-    admin = KafkaAdminClient(**client, client_id="hoso-admin")
+    admin = open_client(KafkaAdminClient, **client, client_id="hoso-admin")
     try:
         admin.delete_topics(names)
     finally:

@@ -24,6 +24,7 @@ from kafka.errors import KafkaError
 
 from hoso import metrics
 from hoso.kafka import clients as kafka_clients
+from hoso.kafka.sync_client import open_client
 from hoso.settings import Settings
 
 log = logging.getLogger("hoso.kafka.lag")
@@ -103,7 +104,7 @@ class LagReader:
 
     def _client(self) -> KafkaAdminClient:
         if self._admin is None:
-            self._admin = KafkaAdminClient(**self._config, client_id="hoso-lag")
+            self._admin = open_client(KafkaAdminClient, **self._config, client_id="hoso-lag")
         return self._admin
 
 

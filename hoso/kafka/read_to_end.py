@@ -14,13 +14,15 @@ from typing import Any, TypeVar, overload
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from hoso.kafka.sync_client import open_client
+
 V = TypeVar("V")
 
 
 def records_to_end(client_config: dict[str, Any], topic: str, poll_ms: int = 1000) -> Iterator[ConsumerRecord]:
     """Every record of ``topic`` (kafka-python ``client_config``) up to its current end, partition by partition
     in offset order."""
-    consumer = KafkaConsumer(**client_config, enable_auto_commit=False, group_id=None)
+    consumer = open_client(KafkaConsumer, **client_config, enable_auto_commit=False, group_id=None)
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
         if not tps:

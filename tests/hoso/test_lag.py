@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -67,8 +68,11 @@ def test_exporter_reports_per_partition_lag_of_listed_and_committed_topics(setti
     consumer.commit({TopicPartition(notifications, 1): OffsetAndMetadata(5, "", -1)})
     consumer.close()
 
-    exporter = LagExporter(LagReader(client), group, [events], interval_s=60)
-    rows = {(r.topic, r.partition): r.lag for r in exporter.collect_once()}
+    reader = LagReader(client)
+    try:
+        rows = {(r.topic, r.partition): r.lag for r in LagExporter(reader, group, [events], 60).collect_once()}
+    finally:
+        reader.close()
 
     assert rows[(events, 0)] == 4, "6 records on partition 0, committed at 2"
     assert rows[(events, 1)] == 6, "never committed: the whole partition is ahead of the group"
@@ -114,3 +118,17 @@ def test_an_unreachable_broker_yields_no_rows_and_does_not_stop_the_exporter():
     exporter = LagExporter(reader, "g-unreachable", ["t"], interval_s=60)
     assert exporter.collect_once() == []
     assert exporter.collect_once() == [], "a second attempt after the failure is made and fails the same way"
+
+
+def test_an_outage_of_many_attempts_leaves_no_client_behind():
+    """Each failed attempt's admin client is closed: kafka-python alone leaves its network thread reconnecting,
+    one per attempt, so a long outage would end with hundreds of clients meeting the returning broker."""
+    before = set(threading.enumerate())
+    reader = LagReader({"bootstrap_servers": [f"127.0.0.1:{free_port()}"], "bootstrap_timeout_ms": 100})
+    exporter = LagExporter(reader, "g-long-outage", ["t"], interval_s=0.01).start()
+    try:
+        time.sleep(2)  # twenty attempts or so, each failing its bootstrap
+    finally:
+        exporter.stop()
+    left = [t.name for t in set(threading.enumerate()) - before if t.name.startswith("kafka-io-")]
+    assert left == []
