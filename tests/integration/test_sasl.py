@@ -23,6 +23,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from hoso.kafka.clients import kafka_python
+from hoso.kafka.sync_client import open_client
 from hoso.settings import Settings
 from hosoctl.local_kafka import BrokerConfig, LocalBroker
 from hosoctl.logscan import scan_paths
@@ -136,7 +137,9 @@ def test_a_wrong_sasl_password_fails_fast_without_echoing_the_password(sasl_boot
     started = time.monotonic()
     # hoso processes keep the kafka loggers at WARNING (kafka-python prints its config, password included, at DEBUG).
     with caplog.at_level(logging.INFO), pytest.raises(KafkaError) as failure:
-        KafkaAdminClient(**kafka_python(settings), request_timeout_ms=10_000, bootstrap_timeout_ms=10_000).list_topics()
+        open_client(
+            KafkaAdminClient, **kafka_python(settings), request_timeout_ms=10_000, bootstrap_timeout_ms=10_000
+        ).list_topics()
     print(f"\nwrong password: {type(failure.value).__name__}: {failure.value}")
     assert time.monotonic() - started < 20
     assert "not-the-password" not in caplog.text
