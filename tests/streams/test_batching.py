@@ -13,7 +13,6 @@ from faust.types import TP, RecordMetadata
 
 from hoso.settings import Settings
 from schemas.topics import DOSSIER_HOLD_TABLE, DOSSIER_STATE_TABLE, changelog_name
-from streams import batching
 from streams.app import build
 from tests.factories import DOSSIER, event
 from tests.streams.engine_helpers import DAY
@@ -63,19 +62,6 @@ def streams(tmp_path):
 
     use_producer(app, producer)
     return app, producer
-
-
-@pytest.fixture
-def exits(monkeypatch) -> list[str]:
-    """The reasons the pipeline gave for exiting the worker (the exit itself stopped where it happens)."""
-    reasons: list[str] = []
-
-    def fake_exit(reason: str) -> None:
-        reasons.append(reason)
-        raise asyncio.CancelledError  # stands in for os._exit: nothing after it runs
-
-    monkeypatch.setattr(batching, "exit_worker", fake_exit)
-    return reasons
 
 
 async def deliver(ctx: Any, value: dict[str, Any], partition: int = 0, key: bytes = KEY) -> Any:

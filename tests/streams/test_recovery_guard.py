@@ -13,7 +13,6 @@ import pytest
 from faust.tables.recovery import Recovery, ServiceStopped
 
 from hoso.settings import Settings
-from streams import batching
 from streams.app import build
 from streams.recovery_guard import ExitingRecovery
 
@@ -21,18 +20,6 @@ from streams.recovery_guard import ExitingRecovery
 @pytest.fixture
 def app():
     return build(Settings.from_env({"HOSO_QUIET_HOURS": ""}), store="memory://").app
-
-
-@pytest.fixture
-def exits(monkeypatch) -> list[str]:
-    said: list[str] = []
-
-    def fake_exit(reason: str) -> None:
-        said.append(reason)
-        raise asyncio.CancelledError  # stands in for os._exit: nothing after it runs
-
-    monkeypatch.setattr(batching, "exit_worker", fake_exit)
-    return said
 
 
 async def test_faust_takes_a_step_that_times_out_for_the_service_being_stopped(app):
