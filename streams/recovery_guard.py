@@ -11,15 +11,12 @@ rejoins the group and recovers afresh.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from faust.tables import TableManager
 from faust.tables.recovery import Recovery, ServiceStopped
 
 from streams import batching
-
-log = logging.getLogger("hoso.streams.recovery_guard")
 
 
 class ExitingRecovery(Recovery):
