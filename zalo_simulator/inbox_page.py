@@ -58,9 +58,13 @@ class TypedApi:
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not body.get("user_id"):
             return web.json_response({"error": "bad_request", "detail": 'expected {"user_id", "text"}'}, status=400)
-        self.sim.state.typed.append(
-            {"user_id": str(body["user_id"]), "text": body["text"], "at": self.sim.clock.now_ms()}
-        )
+        state = self.sim.state
+        # "after" is how many messages the simulator had accepted: the page orders a line before the
+        # message with that seq, so a chat reads in arrival order even when both share a millisecond.
+        state.typed.append(
+            {"user_id": str(body["user_id"]), "text": body["text"], "at": self.sim.clock.now_ms(),
+             "after": len(state.messages)}
+        )  # fmt: skip
         return web.json_response({"recorded": len(self.sim.state.typed)})
 
     async def list(self, request: web.Request) -> web.Response:

@@ -77,6 +77,20 @@ async def test_typed_lines_are_kept_in_order_and_malformed_reports_refused(sim, 
     typed = (await client.get(f"{sim.url}/_sim/typed")).json()["typed"]
     assert [t["text"] for t in typed] == ["DK 000.00.49.H22-261128-0001", "tc  000.00.49.h22-261128-0001"]
     assert typed[0]["user_id"] == "5830001" and typed[0]["at"] <= typed[1]["at"]
+    assert typed[0]["after"] == typed[1]["after"] == 0
+
+
+async def test_a_typed_line_says_how_many_messages_came_before_it(sim, client):
+    """The page orders a chat by arrival; timestamps alone tie within a millisecond."""
+    await client.post(f"{sim.url}/_sim/typed", json={"user_id": "5830001", "text": "DK 000.00.49.H22-261128-0001"})
+    reply = {"recipient": {"user_id": "5830001"}, "message": {"text": "Đã đăng ký."}}
+    headers = {"access_token": DEMO_OA.access_token}
+    assert (await client.post(f"{sim.url}/v3.0/oa/message/cs", json=reply, headers=headers)).json()["error"] == 0
+    await client.post(f"{sim.url}/_sim/typed", json={"user_id": "5830001", "text": "TC 000.00.49.H22-261128-0001"})
+    typed = (await client.get(f"{sim.url}/_sim/typed")).json()["typed"]
+    assert [t["after"] for t in typed] == [0, 1]
+    (answer,) = await messages(client, sim)
+    assert answer["seq"] == 0
     assert (await client.get(f"{sim.url}/_sim/typed", params={"offset": 1})).json()["typed"] == typed[1:]
     assert (await client.get(f"{sim.url}/_sim/typed", params={"offset": "x"})).status_code == 400
 

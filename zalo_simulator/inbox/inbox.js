@@ -15,7 +15,7 @@ const BODY_KEYS = new Set(["noi_dung"]);
 const POLL_MS = 1000;
 
 const messages = new Map(); // seq -> message view
-const typed = []; // {user_id, text, at}
+const typed = []; // {user_id, text, at, after}
 let nextOffset = 0;
 let typedOffset = 0;
 let lastRender = "";
@@ -94,13 +94,16 @@ function bubble(text, cls) {
 function entries() {
   const out = [];
   for (const m of messages.values()) {
-    out.push({ at: m.received_at, who: recipientOf(m), dossier: dossierOf(m), m });
+    out.push({ at: m.received_at, order: [m.seq, 1, 0], who: recipientOf(m), dossier: dossierOf(m), m });
   }
-  for (const t of typed) {
+  typed.forEach((t, i) => {
     const m = { user_id: t.user_id, text: t.text };
-    out.push({ at: t.at, who: recipientOf(m), dossier: dossierOf(m), typed: t });
-  }
-  out.sort((a, b) => a.at - b.at);
+    out.push({ at: t.at, order: [t.after, 0, i], who: recipientOf(m), dossier: dossierOf(m), typed: t });
+  });
+  // Arrival order at the simulator, not timestamps: a line and the answer to it can share a millisecond,
+  // and a shifted simulator clock can make a later message look older. A line typed when `after` messages
+  // had been accepted goes just before message number `after`.
+  out.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1] || a.order[2] - b.order[2]);
   return out;
 }
 
